@@ -1,0 +1,338 @@
+// Package router wires the Watermill router, the Kafka subscriber and the
+// processor that writes PostgreSQL, folds windows and flushes MySQL.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/cenkalti/backoff/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gamestream/gamestream/configs"
+	"github.com/gamestream/gamestream/handlers"
+	"github.com/gamestream/gamestream/state"
+	"github.com/gamestream/gamestream/stores/mysql"
+	"github.com/gamestream/gamestream/stores/postgres"
+	"github.com/gamestream/gamestream/windows"
+)
+
+// Service is one running processor: consumer, processor, stores and the HTTP
+// endpoint of metrics and health.
+type Service struct {
+	cfg       *configs.Config
+	logger    *slog.Logger
+	registry  *prometheus.Registry
+	metrics   *Metrics
+	health    *Health
+	processor *Processor
+	vault     *postgres.Vault
+	reports   *mysql.Reports
+	ckpt      *state.Checkpointer
+	admin     sarama.Client
+	router    *message.Router
+	listener  net.Listener
+	resumed   bool
+}
+
+// NewService migrates both databases, opens the stores, loads the last
+// checkpoint and prepares the router. It waits, with backoff, for the broker
+// and the databases until ctx ends.
+func NewService(ctx context.Context, cfg *configs.Config, logger *slog.Logger) (*Service, error) {
+	specs, err := windows.ValidateSpecs(cfg.Windows)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, logger: logger, registry: prometheus.NewRegistry()}
+	s.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	s.metrics = NewMetrics(s.registry)
+	s.health = NewHealth(s.metrics, logger)
+
+	if err := s.openStores(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	st, err := s.loadState(specs)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.processor = NewProcessor(ProcessorConfig{
+		Group:                   cfg.Kafka.ConsumerGroup,
+		BufferSize:              cfg.Processor.BufferSize,
+		BatchSize:               cfg.Processor.BatchSize,
+		BatchTimeout:            cfg.Processor.BatchTimeout,
+		CommitInterval:          cfg.Processor.CommitInterval,
+		CheckpointMaxDirtyUsers: cfg.Processor.CheckpointMaxDirtyUsers,
+	}, s.vault, s.reports, s.ckpt, st, specs, s.metrics, s.health, logger)
+
+	if err := s.buildRouter(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) openStores(ctx context.Context) error {
+	err := s.retry(ctx, "postgres", func() error {
+		if err := postgres.Migrate(ctx, s.cfg.Postgres.DSN); err != nil {
+			return err
+		}
+		v, err := postgres.Open(ctx, s.cfg.Postgres.DSN)
+		s.vault = v
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("opening PostgreSQL: %w", err)
+	}
+	err = s.retry(ctx, "mysql", func() error {
+		if err := mysql.Migrate(ctx, s.cfg.MySQL.DSN); err != nil {
+			return err
+		}
+		r, err := mysql.Open(ctx, s.cfg.MySQL.DSN)
+		s.reports = r
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("opening MySQL: %w", err)
+	}
+	s.ckpt, err = state.OpenCheckpointer(s.cfg.State.Dir, s.cfg.Kafka.ConsumerGroup, s.logger)
+	return err
+}
+
+func (s *Service) loadState(specs []windows.Spec) (*state.State, error) {
+	st, meta, found, err := s.ckpt.Load(specs, s.cfg.Watermark.OutOfOrderness, s.cfg.Watermark.IdleTimeout)
+	if err != nil {
+		return nil, err
+	}
+	s.resumed = found
+	if found {
+		s.logger.Info("state restored from checkpoint", "dir", s.ckpt.Dir(), "checkpoint", meta.Seq,
+			"saved_at", meta.SavedAt, "users", len(st.Users), "partitions", len(st.Offsets))
+	} else {
+		s.logger.Info("no checkpoint found; reading every partition from the log start", "dir", s.ckpt.Dir())
+	}
+	return st, nil
+}
+
+// retry runs op with capped exponential backoff until it succeeds or ctx
+// ends, reporting the dependency's state to the health tracker.
+func (s *Service) retry(ctx context.Context, dep string, op func() error) error {
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		err := op()
+		s.health.Set(dep, err)
+		return struct{}{}, err
+	}, backoff.WithBackOff(newBackoff()), backoff.WithMaxElapsedTime(0))
+	return err
+}
+
+func (s *Service) buildRouter(ctx context.Context) error {
+	kcfg := s.cfg.Kafka
+	err := s.retry(ctx, "kafka", func() error {
+		c, err := sarama.NewClient(kcfg.Brokers, subscriberConfig(kcfg))
+		s.admin = c
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("connecting to Kafka brokers %s: %w", strings.Join(kcfg.Brokers, ","), err)
+	}
+
+	wmLogger := watermill.NewSlogLoggerWithLevelMapping(s.logger.With("component", "watermill"), map[slog.Level]slog.Level{
+		slog.LevelInfo: slog.LevelDebug,
+	})
+	subscriber, err := kafka.NewSubscriber(kafka.SubscriberConfig{
+		Brokers:               kcfg.Brokers,
+		Unmarshaler:           kafka.DefaultMarshaler{},
+		OverwriteSaramaConfig: subscriberConfig(kcfg),
+		ConsumerGroup:         kcfg.ConsumerGroup,
+		NackResendSleep:       time.Second,
+		ReconnectRetrySleep:   time.Second,
+		Tracer:                &offsetTracer{p: s.processor, client: s.admin, logger: s.logger},
+	}, wmLogger)
+	if err != nil {
+		return fmt.Errorf("creating Kafka subscriber: %w", err)
+	}
+	publisher, err := kafka.NewPublisher(kafka.PublisherConfig{
+		Brokers:               kcfg.Brokers,
+		Marshaler:             kafka.NewWithPartitioningMarshaler(handlers.DeadLetterKey),
+		OverwriteSaramaConfig: publisherConfig(),
+	}, wmLogger)
+	if err != nil {
+		return fmt.Errorf("creating dead-letter publisher: %w", err)
+	}
+
+	rates, err := handlers.NewRates(s.cfg.Events.ReportingCurrency, s.cfg.Events.Rates)
+	if err != nil {
+		return err
+	}
+	validator, err := handlers.NewValidator(handlers.ValidatorConfig{
+		DefaultCurrency: s.cfg.Events.DefaultCurrency,
+		Rates:           rates,
+		MaxFutureSkew:   s.cfg.Events.MaxFutureSkew,
+	})
+	if err != nil {
+		return err
+	}
+	topics := s.cfg.Topics()
+	ingest := handlers.NewIngest(validator, topics, kcfg.DeadLetterTopic, publisher, s.processor,
+		handlers.NewMetrics(s.registry), s.logger)
+
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: s.cfg.Processor.ShutdownTimeout}, wmLogger)
+	if err != nil {
+		return err
+	}
+	r.AddMiddleware(middleware.Recoverer, middleware.Retry{
+		MaxRetries:      5,
+		InitialInterval: 100 * time.Millisecond,
+		MaxInterval:     5 * time.Second,
+		Multiplier:      2,
+		Logger:          wmLogger,
+	}.Middleware)
+	for topic := range topics {
+		r.AddConsumerHandler("ingest-"+topic, topic, subscriber, ingest.Handle)
+	}
+	r.AddPlugin(func(r *message.Router) error {
+		go func() {
+			<-r.Running()
+			s.logger.Info("router running", "topics", len(topics), "group", kcfg.ConsumerGroup)
+		}()
+		return nil
+	})
+	s.router = r
+	return nil
+}
+
+// Processor returns the processor, for progress reports.
+func (s *Service) Processor() *Processor { return s.processor }
+
+// Resumed reports whether the service started from a checkpoint.
+func (s *Service) Resumed() bool { return s.resumed }
+
+// Registry returns the Prometheus registry of the service's metrics.
+func (s *Service) Registry() *prometheus.Registry { return s.registry }
+
+// Listen opens the HTTP listener of /metrics, /healthz and /readyz; Run
+// serves it. Calling Listen first lets a caller learn the address of ":0".
+func (s *Service) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", s.cfg.HTTP.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listening on http.listen %s: %w", s.cfg.HTTP.Listen, err)
+	}
+	s.listener = ln
+	return ln.Addr(), nil
+}
+
+// Run consumes and processes until ctx ends, then stops the consumers,
+// writes and checkpoints what was already consumed, flushes and returns
+// within processor.shutdown_timeout. It returns nil after a clean stop.
+func (s *Service) Run(ctx context.Context) error {
+	if s.listener == nil {
+		if _, err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	server := &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+
+	group, gctx := errgroup.WithContext(ctx)
+	procCtx, stopProcessor := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopProcessor()
+
+	group.Go(func() error {
+		if err := server.Serve(s.listener); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serving HTTP: %w", err)
+		}
+		return nil
+	})
+	group.Go(func() error {
+		err := s.processor.Run(procCtx)
+		if errors.Is(err, context.Canceled) && procCtx.Err() != nil {
+			return nil
+		}
+		return err
+	})
+	group.Go(func() error { return s.router.Run(gctx) })
+	group.Go(func() error {
+		<-gctx.Done()
+		return s.shutdown(server, stopProcessor)
+	})
+	return group.Wait()
+}
+
+func (s *Service) shutdown(server *http.Server, stopProcessor context.CancelFunc) error {
+	s.logger.Info("stopping: closing consumers", "timeout", s.cfg.Processor.ShutdownTimeout)
+	deadline, cancel := context.WithTimeout(context.Background(), s.cfg.Processor.ShutdownTimeout)
+	defer cancel()
+
+	if err := s.router.Close(); err != nil {
+		s.logger.Warn("router close", "error", err)
+	}
+	stopProcessor()
+	select {
+	case <-s.processor.Done():
+	case <-deadline.Done():
+	}
+
+	err := s.processor.Drain(deadline)
+	if err != nil {
+		s.logger.Error("final write or checkpoint failed; a restart resumes from the last checkpoint", "error", err)
+	} else {
+		s.logger.Info("stopped cleanly", "checkpoint_dir", s.ckpt.Dir())
+	}
+	_ = server.Shutdown(deadline)
+	return err
+}
+
+// Close releases the stores and the Kafka client.
+func (s *Service) Close() {
+	if s.admin != nil {
+		_ = s.admin.Close()
+	}
+	if s.vault != nil {
+		s.vault.Close()
+	}
+	if s.reports != nil {
+		s.reports.Close()
+	}
+	if s.ckpt != nil {
+		if err := s.ckpt.Close(); err != nil {
+			s.logger.Error("closing state directory", "dir", s.ckpt.Dir(), "error", err)
+		}
+	}
+}
+
+func (s *Service) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		problems := s.health.Problems()
+		if s.router == nil || !s.router.IsRunning() {
+			problems = append(problems, "router: not running")
+		}
+		if len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready")
+			for _, p := range problems {
+				fmt.Fprintln(w, p)
+			}
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
+}

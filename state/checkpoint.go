@@ -1,0 +1,246 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/gamestream/gamestream/windows"
+)
+
+// formatVersion is the version of the checkpoint layout written by this code.
+const formatVersion = 1
+
+// Key layout in Badger.
+var (
+	keyMeta       = []byte("meta")
+	keyOffsets    = []byte("offsets")
+	keyWindows    = []byte("windows")
+	keyWatermarks = []byte("watermarks")
+	keyPending    = []byte("pending")
+	prefixUser    = []byte("user/")
+)
+
+// ErrGroupMismatch is returned by Load when the checkpoint was written for
+// another consumer group.
+var ErrGroupMismatch = errors.New("checkpoint belongs to another consumer group")
+
+// Meta describes a checkpoint.
+type Meta struct {
+	Version int       `json:"version"`
+	Group   string    `json:"group"`
+	Seq     uint64    `json:"seq"`
+	SavedAt time.Time `json:"saved_at"`
+}
+
+// pendingFlush is what a checkpoint keeps of the work not yet flushed.
+type pendingFlush struct {
+	Users          []string                    `json:"users"`
+	Emissions      map[string]windows.Emission `json:"emissions"`
+	FinalEmissions []windows.Emission          `json:"final_emissions"`
+}
+
+type offsetEntry struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Next      int64  `json:"next"`
+}
+
+// Checkpointer writes State to a Badger database and reads it back.
+//
+// A checkpoint is one Badger transaction holding the users changed since the
+// previous checkpoint, the whole window state, the watermarks and the
+// offsets, so after a crash the database holds either the previous or the
+// new checkpoint, never a mix. The caller bounds the size of a transaction by
+// checkpointing after at most processor.checkpoint_max_dirty_users changed
+// users.
+type Checkpointer struct {
+	db    *badger.DB
+	dir   string
+	group string
+	seq   uint64
+}
+
+// OpenCheckpointer opens or creates the Badger database in dir for the
+// consumer group.
+func OpenCheckpointer(dir, group string, logger *slog.Logger) (*Checkpointer, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{logger}).
+		WithSyncWrites(true).
+		WithMemTableSize(128 << 20).
+		WithNumVersionsToKeep(1)
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("opening state directory %s: %w", dir, err)
+	}
+	return &Checkpointer{db: db, dir: dir, group: group}, nil
+}
+
+// Dir returns the Badger directory.
+func (c *Checkpointer) Dir() string { return c.dir }
+
+// Close closes the database.
+func (c *Checkpointer) Close() error { return c.db.Close() }
+
+// Load returns the last checkpoint as a State, or found false with an empty
+// State when the database holds none.
+func (c *Checkpointer) Load(specs []windows.Spec, bound, idleTimeout time.Duration) (s *State, meta Meta, found bool, err error) {
+	s = New(specs, bound, idleTimeout)
+	err = c.db.View(func(txn *badger.Txn) error {
+		ok, err := readJSON(txn, keyMeta, &meta)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		if meta.Version != formatVersion {
+			return fmt.Errorf("checkpoint format version %d is not supported (want %d)", meta.Version, formatVersion)
+		}
+		if meta.Group != c.group {
+			return fmt.Errorf("%w: written for %q, configured %q", ErrGroupMismatch, meta.Group, c.group)
+		}
+		return c.loadInto(txn, s, specs)
+	})
+	if err != nil {
+		return nil, Meta{}, false, fmt.Errorf("reading checkpoint from %s: %w", c.dir, err)
+	}
+	c.seq = meta.Seq
+	return s, meta, found, nil
+}
+
+func (c *Checkpointer) loadInto(txn *badger.Txn, s *State, specs []windows.Spec) error {
+	var offsets []offsetEntry
+	if _, err := readJSON(txn, keyOffsets, &offsets); err != nil {
+		return err
+	}
+	for _, o := range offsets {
+		s.Offsets[windows.PartitionKey{Topic: o.Topic, Partition: o.Partition}] = o.Next
+	}
+
+	if _, err := readJSON(txn, keyWindows, s.Windows); err != nil {
+		return err
+	}
+	s.Windows.SetSpecs(specs)
+
+	var wm windows.WatermarkState
+	if _, err := readJSON(txn, keyWatermarks, &wm); err != nil {
+		return err
+	}
+	s.Watermarks.Restore(wm)
+
+	var pending pendingFlush
+	if _, err := readJSON(txn, keyPending, &pending); err != nil {
+		return err
+	}
+	s.MarkForFlush(pending.Users)
+	if pending.Emissions != nil {
+		s.Emissions = pending.Emissions
+	}
+	s.FinalEmissions = pending.FinalEmissions
+
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: prefixUser})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		uid := string(item.Key()[len(prefixUser):])
+		u := &User{}
+		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, u) }); err != nil {
+			return fmt.Errorf("decoding user %q: %w", uid, err)
+		}
+		s.Users[uid] = u
+	}
+	return nil
+}
+
+// Save writes a checkpoint of s in one transaction and clears its record of
+// users changed since the previous checkpoint.
+func (c *Checkpointer) Save(s *State, now time.Time) error {
+	meta := Meta{Version: formatVersion, Group: c.group, Seq: c.seq + 1, SavedAt: now.UTC()}
+	offsets := make([]offsetEntry, 0, len(s.Offsets))
+	for k, next := range s.Offsets {
+		offsets = append(offsets, offsetEntry{Topic: k.Topic, Partition: k.Partition, Next: next})
+	}
+
+	pending := pendingFlush{Emissions: s.Emissions, FinalEmissions: s.FinalEmissions}
+	for uid := range s.dirtyFlush {
+		pending.Users = append(pending.Users, uid)
+	}
+
+	err := c.db.Update(func(txn *badger.Txn) error {
+		for uid := range s.dirtyCheckpoint {
+			if err := writeJSON(txn, append(append([]byte(nil), prefixUser...), uid...), s.Users[uid]); err != nil {
+				return fmt.Errorf("user %q: %w", uid, err)
+			}
+		}
+		if err := writeJSON(txn, keyWindows, s.Windows); err != nil {
+			return fmt.Errorf("windows: %w", err)
+		}
+		if err := writeJSON(txn, keyWatermarks, s.Watermarks.Snapshot()); err != nil {
+			return fmt.Errorf("watermarks: %w", err)
+		}
+		if err := writeJSON(txn, keyPending, pending); err != nil {
+			return fmt.Errorf("pending flush: %w", err)
+		}
+		if err := writeJSON(txn, keyOffsets, offsets); err != nil {
+			return fmt.Errorf("offsets: %w", err)
+		}
+		return writeJSON(txn, keyMeta, meta)
+	})
+	if err != nil {
+		return fmt.Errorf("writing checkpoint %d to %s: %w", meta.Seq, c.dir, err)
+	}
+	c.seq = meta.Seq
+	clear(s.dirtyCheckpoint)
+	return nil
+}
+
+// Reset deletes every checkpoint key, leaving an empty database.
+func (c *Checkpointer) Reset() error {
+	if err := c.db.DropAll(); err != nil {
+		return fmt.Errorf("clearing state directory %s: %w", c.dir, err)
+	}
+	c.seq = 0
+	return nil
+}
+
+func readJSON(txn *badger.Txn, key []byte, into any) (bool, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	err = item.Value(func(v []byte) error { return json.Unmarshal(v, into) })
+	if err != nil {
+		return false, fmt.Errorf("decoding %s: %w", key, err)
+	}
+	return true, nil
+}
+
+func writeJSON(txn *badger.Txn, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, data)
+}
+
+// badgerLogger sends Badger's warnings and errors to slog and drops its
+// informational chatter.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Infof(string, ...any)  {}
+func (b badgerLogger) Debugf(string, ...any) {}
