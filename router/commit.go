@@ -53,7 +53,7 @@ func (p *Processor) commitOnce(ctx context.Context) error {
 
 func (p *Processor) flush(ctx context.Context, now time.Time) error {
 	uids := p.st.TakeDirtyForFlush()
-	if len(uids) == 0 && len(p.st.Emissions) == 0 && len(p.st.FinalEmissions) == 0 {
+	if len(uids) == 0 && len(p.st.Emissions) == 0 && len(p.st.FinalEmissions) == 0 && len(p.st.LateEvents) == 0 {
 		return nil
 	}
 	profiles := p.profileRows(uids)
@@ -85,6 +85,18 @@ func (p *Processor) flush(ctx context.Context, now time.Time) error {
 			return err
 		}
 		p.st.FinalEmissions = nil
+	}
+	if len(p.st.LateEvents) > 0 {
+		late := make([]postgres.LateEvent, 0, len(p.st.LateEvents))
+		for _, e := range p.st.LateEvents {
+			late = append(late, postgres.LateEvent{Kind: e.Kind, MsgID: e.MsgID, ReportType: e.Spec, CreatedAt: e.Time})
+		}
+		if err := p.vault.InsertLateEvents(ctx, late, "gamestream", now); err != nil {
+			p.metrics.writeErrors.WithLabelValues("postgres").Inc()
+			p.health.Set("postgres", err)
+			return err
+		}
+		p.st.LateEvents = nil
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/gamestream/gamestream/internal/failpoint"
 	"github.com/gamestream/gamestream/windows"
 )
 
@@ -42,6 +43,7 @@ type pendingFlush struct {
 	Users          []string                    `json:"users"`
 	Emissions      map[string]windows.Emission `json:"emissions"`
 	FinalEmissions []windows.Emission          `json:"final_emissions"`
+	LateEvents     []LateEvent                 `json:"late_events"`
 }
 
 type offsetEntry struct {
@@ -143,6 +145,7 @@ func (c *Checkpointer) loadInto(txn *badger.Txn, s *State, specs []windows.Spec)
 		s.Emissions = pending.Emissions
 	}
 	s.FinalEmissions = pending.FinalEmissions
+	s.LateEvents = pending.LateEvents
 
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: prefixUser})
 	defer it.Close()
@@ -167,7 +170,7 @@ func (c *Checkpointer) Save(s *State, now time.Time) error {
 		offsets = append(offsets, offsetEntry{Topic: k.Topic, Partition: k.Partition, Next: next})
 	}
 
-	pending := pendingFlush{Emissions: s.Emissions, FinalEmissions: s.FinalEmissions}
+	pending := pendingFlush{Emissions: s.Emissions, FinalEmissions: s.FinalEmissions, LateEvents: s.LateEvents}
 	for uid := range s.dirtyFlush {
 		pending.Users = append(pending.Users, uid)
 	}
@@ -190,7 +193,11 @@ func (c *Checkpointer) Save(s *State, now time.Time) error {
 		if err := writeJSON(txn, keyOffsets, offsets); err != nil {
 			return fmt.Errorf("offsets: %w", err)
 		}
-		return writeJSON(txn, keyMeta, meta)
+		if err := writeJSON(txn, keyMeta, meta); err != nil {
+			return err
+		}
+		failpoint.Hit(failpoint.CheckpointCommit)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("writing checkpoint %d to %s: %w", meta.Seq, c.dir, err)

@@ -23,6 +23,9 @@ type State struct {
 	// window that fired before a crash is still written after it.
 	Emissions      map[string]windows.Emission
 	FinalEmissions []windows.Emission
+	// LateEvents lists the events not applied to some window because they
+	// came beyond its allowed lateness, until they are written to the vault.
+	LateEvents []LateEvent
 
 	dirtyCheckpoint map[string]struct{}
 	dirtyFlush      map[string]struct{}
@@ -56,7 +59,19 @@ func (s *State) Fold(e *handlers.Event, src handlers.Source, now time.Time) (lat
 
 	key := windows.PartitionKey{Topic: src.Topic, Partition: src.Partition}
 	s.Watermarks.Observe(key, e.Time, now)
-	return s.Windows.Add(e.Time, contribution(e), s.Watermarks.Current())
+	late = s.Windows.Add(e.Time, contribution(e), s.Watermarks.Current())
+	for _, spec := range late {
+		s.LateEvents = append(s.LateEvents, LateEvent{Kind: e.Kind, MsgID: e.MsgID, Spec: spec, Time: e.Time})
+	}
+	return late
+}
+
+// LateEvent is an event that the window spec Spec did not apply.
+type LateEvent struct {
+	Kind  handlers.Kind `json:"kind"`
+	MsgID string        `json:"msg_id"`
+	Spec  string        `json:"spec"`
+	Time  time.Time     `json:"time"`
 }
 
 func contribution(e *handlers.Event) windows.Contribution {
@@ -120,5 +135,5 @@ func (s *State) Queue(e windows.Emission) {
 
 // PendingFlush returns the users and emissions waiting for the next flush.
 func (s *State) PendingFlush() int {
-	return len(s.dirtyFlush) + len(s.Emissions) + len(s.FinalEmissions)
+	return len(s.dirtyFlush) + len(s.Emissions) + len(s.FinalEmissions) + len(s.LateEvents)
 }

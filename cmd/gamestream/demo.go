@@ -17,6 +17,7 @@ func newDemoCommand(flags *globalFlags) *cobra.Command {
 	gen := loadgen.DefaultGeneratorConfig()
 	var partitions int32
 	var idle time.Duration
+	var generate bool
 	cmd := &cobra.Command{
 		Use:   "demo [FILE.ndjson ...]",
 		Short: "Run the whole pipeline on this machine with an in-process Kafka broker",
@@ -31,7 +32,7 @@ the input is drained and every window is final, and prints a summary.`,
 				return err
 			}
 			files := args
-			if len(files) == 0 {
+			if len(files) == 0 && !generate {
 				files = demo.SharedDataFiles(sharedDataDir)
 			}
 			cfg.Watermark.IdleTimeout = idle
@@ -59,7 +60,9 @@ the input is drained and every window is final, and prints a summary.`,
 	}
 	cmd.Flags().Int32Var(&partitions, "partitions", 4, "partitions of each input topic")
 	cmd.Flags().DurationVar(&idle, "idle-timeout", 2*time.Second, "watermark idle timeout; the last windows close this long after the input ends")
-	cmd.Flags().IntVar(&gen.Events, "events", gen.Events, "generated events, when no file is given and ../shared/data is absent")
+	cmd.Flags().BoolVar(&generate, "generate", false, "publish generated events even when ../shared/data exists")
+	cmd.Flags().IntVar(&gen.Events, "events", gen.Events, "generated events, with --generate or when no file is given and ../shared/data is absent")
+	cmd.Flags().IntVar(&gen.Users, "users", gen.Users, "generated users")
 	cmd.Flags().Int64Var(&gen.Seed, "seed", gen.Seed, "seed of the generated events")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	_ "time/tzdata" // IANA zones for window specs on machines without a zone database
 
@@ -39,6 +40,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 type globalFlags struct {
 	configPath string
+	cpuProfile string
 }
 
 func newRootCommand() *cobra.Command {
@@ -51,6 +53,9 @@ func newRootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&flags.configPath, "config", "c", "",
 		"YAML configuration file; settings missing from it keep their defaults (see configs/gamestream.yaml)")
+	root.PersistentFlags().StringVar(&flags.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return flags.startProfile() }
+	root.PersistentPostRun = func(*cobra.Command, []string) { pprof.StopCPUProfile() }
 	root.AddCommand(
 		newRunCommand(flags),
 		newMigrateCommand(flags),
@@ -58,6 +63,17 @@ func newRootCommand() *cobra.Command {
 		newDemoCommand(flags),
 	)
 	return root
+}
+
+func (f *globalFlags) startProfile() error {
+	if f.cpuProfile == "" {
+		return nil
+	}
+	out, err := os.Create(f.cpuProfile)
+	if err != nil {
+		return fmt.Errorf("creating CPU profile: %w", err)
+	}
+	return pprof.StartCPUProfile(out)
 }
 
 func (f *globalFlags) load() (*configs.Config, error) {

