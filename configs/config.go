@@ -74,7 +74,17 @@ type MySQL struct {
 // State configures the Badger checkpoint store.
 type State struct {
 	Dir string `koanf:"dir"`
+	// Recovery is what start-up does when the checkpoint is missing or
+	// unreadable while PostgreSQL shows that events were processed before:
+	// "replay" rebuilds the state from the log, "refuse" stops with an error.
+	Recovery string `koanf:"recovery"`
 }
+
+// Recovery policies of State.Recovery.
+const (
+	RecoveryReplay = "replay"
+	RecoveryRefuse = "refuse"
+)
 
 // Processor configures batching, commits and shutdown.
 type Processor struct {
@@ -213,6 +223,9 @@ func (c *Config) Validate() error {
 	}
 	if c.State.Dir == "" {
 		add("state.dir: must not be empty")
+	}
+	if c.State.Recovery != RecoveryReplay && c.State.Recovery != RecoveryRefuse {
+		add("state.recovery: invalid value %q: want replay or refuse", c.State.Recovery)
 	}
 	c.validateProcessor(add)
 	c.validateEvents(add)

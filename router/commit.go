@@ -48,7 +48,34 @@ func (p *Processor) commitOnce(ctx context.Context) error {
 	p.metrics.writeSeconds.WithLabelValues("badger").Observe(time.Since(start).Seconds())
 	p.metrics.checkpointTime.Set(float64(now.UnixMilli()) / 1000)
 	p.lastCommit = now
+	if p.st.Rebuilding {
+		if !p.caughtUp() {
+			return nil
+		}
+		p.st.Rebuilding = false
+		p.st.MarkAllForFlush()
+		p.logger.Info("state rebuilt from the log; writing every profile and report to MySQL", "users", len(p.st.Users))
+		if err := p.ckpt.Save(p.st, now); err != nil {
+			return err
+		}
+	}
 	return p.flush(ctx, now)
+}
+
+// caughtUp reports whether the processor owns at least one partition and has
+// folded every one of them up to its high-water mark.
+func (p *Processor) caughtUp() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.assigned) == 0 {
+		return false
+	}
+	for key := range p.assigned {
+		if p.st.Offsets[key] < p.hwm[key] {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *Processor) flush(ctx context.Context, now time.Time) error {

@@ -29,6 +29,13 @@ type ProcessorConfig struct {
 	BatchTimeout            time.Duration
 	CommitInterval          time.Duration
 	CheckpointMaxDirtyUsers int
+	// VaultOffsets are the next offsets recorded in PostgreSQL. A partition
+	// in the checkpoint starts at the lower of its offset there and here:
+	// records below the checkpoint's offset are stored again but not folded
+	// again. A partition missing from the checkpoint starts at the log start,
+	// and so does a checkpointed partition missing here, whose rows the vault
+	// lost. Nil means the vault's offsets are unknown and not used.
+	VaultOffsets map[windows.PartitionKey]int64
 }
 
 // Processor is the single writer of the pipeline. Handlers Submit records in
@@ -124,6 +131,15 @@ func NewProcessor(cfg ProcessorConfig, vault *postgres.Vault, reports *mysql.Rep
 	}
 	for k, next := range st.Offsets {
 		p.accepted[k] = next
+	}
+	if cfg.VaultOffsets != nil {
+		for k, folded := range p.accepted {
+			if stored, ok := cfg.VaultOffsets[k]; !ok {
+				p.accepted[k] = 0 // the vault lost this partition's rows: store them again
+			} else if stored < folded {
+				p.accepted[k] = stored
+			}
+		}
 	}
 	p.progress.Store(&Progress{})
 	return p
@@ -316,6 +332,10 @@ func (p *Processor) fold(records []postgres.Record, stored []bool, inserted map[
 		if !stored[i] {
 			p.metrics.duplicates.WithLabelValues(string(r.Event.Kind)).Inc()
 			continue
+		}
+		key := windows.PartitionKey{Topic: r.Source.Topic, Partition: r.Source.Partition}
+		if r.Source.Offset < p.st.Offsets[key] {
+			continue // already in the checkpointed state
 		}
 		for _, name := range p.st.Fold(&r.Event, r.Source, now) {
 			p.metrics.late.WithLabelValues(name).Inc()

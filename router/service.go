@@ -4,6 +4,7 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,7 +66,11 @@ func NewService(ctx context.Context, cfg *configs.Config, logger *slog.Logger) (
 		s.Close()
 		return nil, err
 	}
-	st, err := s.loadState(specs)
+	if err := s.connectKafka(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	st, vaultOffsets, err := s.openState(ctx, specs)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -77,6 +82,7 @@ func NewService(ctx context.Context, cfg *configs.Config, logger *slog.Logger) (
 		BatchTimeout:            cfg.Processor.BatchTimeout,
 		CommitInterval:          cfg.Processor.CommitInterval,
 		CheckpointMaxDirtyUsers: cfg.Processor.CheckpointMaxDirtyUsers,
+		VaultOffsets:            vaultOffsets,
 	}, s.vault, s.reports, s.ckpt, st, specs, s.metrics, s.health, logger)
 
 	if err := s.buildRouter(ctx); err != nil {
@@ -109,23 +115,7 @@ func (s *Service) openStores(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("opening MySQL: %w", err)
 	}
-	s.ckpt, err = state.OpenCheckpointer(s.cfg.State.Dir, s.cfg.Kafka.ConsumerGroup, s.logger)
-	return err
-}
-
-func (s *Service) loadState(specs []windows.Spec) (*state.State, error) {
-	st, meta, found, err := s.ckpt.Load(specs, s.cfg.Watermark.OutOfOrderness, s.cfg.Watermark.IdleTimeout)
-	if err != nil {
-		return nil, err
-	}
-	s.resumed = found
-	if found {
-		s.logger.Info("state restored from checkpoint", "dir", s.ckpt.Dir(), "checkpoint", meta.Seq,
-			"saved_at", meta.SavedAt, "users", len(st.Users), "partitions", len(st.Offsets))
-	} else {
-		s.logger.Info("no checkpoint found; reading every partition from the log start", "dir", s.ckpt.Dir())
-	}
-	return st, nil
+	return nil
 }
 
 // retry runs op with capped exponential backoff until it succeeds or ctx
@@ -139,7 +129,9 @@ func (s *Service) retry(ctx context.Context, dep string, op func() error) error 
 	return err
 }
 
-func (s *Service) buildRouter(ctx context.Context) error {
+// connectKafka opens the client that reads log starts and ends, waiting
+// with backoff for the brokers.
+func (s *Service) connectKafka(ctx context.Context) error {
 	kcfg := s.cfg.Kafka
 	err := s.retry(ctx, "kafka", func() error {
 		c, err := sarama.NewClient(kcfg.Brokers, subscriberConfig(kcfg))
@@ -149,6 +141,11 @@ func (s *Service) buildRouter(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connecting to Kafka brokers %s: %w", strings.Join(kcfg.Brokers, ","), err)
 	}
+	return nil
+}
+
+func (s *Service) buildRouter(ctx context.Context) error {
+	kcfg := s.cfg.Kafka
 
 	wmLogger := watermill.NewSlogLoggerWithLevelMapping(s.logger.With("component", "watermill"), map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug,
@@ -319,6 +316,10 @@ func (s *Service) httpHandler() http.Handler {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
+	mux.HandleFunc("/status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.status())
+	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		problems := s.health.Problems()
 		if s.router == nil || !s.router.IsRunning() {
@@ -335,4 +336,32 @@ func (s *Service) httpHandler() http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	return mux
+}
+
+// Status is the JSON document served on /status.
+type Status struct {
+	Stored      map[string]int64 `json:"stored"`
+	Late        int64            `json:"late_events"`
+	Lag         int64            `json:"lag"`
+	Buffered    int              `json:"buffered"`
+	Partitions  int              `json:"partitions"`
+	OpenWindows int              `json:"open_windows"`
+	Pending     int              `json:"pending_flush"`
+	Watermark   time.Time        `json:"watermark"`
+	LastCommit  time.Time        `json:"last_commit"`
+	Drained     bool             `json:"drained"`
+	Problems    []string         `json:"problems"`
+}
+
+func (s *Service) status() Status {
+	p := s.processor.Progress()
+	stored := make(map[string]int64, len(p.Stored))
+	for k, v := range p.Stored {
+		stored[string(k)] = v
+	}
+	return Status{
+		Stored: stored, Late: p.Late, Lag: p.Lag, Buffered: p.Buffered, Partitions: p.Partitions,
+		OpenWindows: p.OpenWindows, Pending: p.PendingFlush, Watermark: p.Watermark, LastCommit: p.LastCommit,
+		Drained: p.Drained(), Problems: s.health.Problems(),
+	}
 }

@@ -44,6 +44,7 @@ type pendingFlush struct {
 	Emissions      map[string]windows.Emission `json:"emissions"`
 	FinalEmissions []windows.Emission          `json:"final_emissions"`
 	LateEvents     []LateEvent                 `json:"late_events"`
+	Rebuilding     bool                        `json:"rebuilding"`
 }
 
 type offsetEntry struct {
@@ -146,6 +147,7 @@ func (c *Checkpointer) loadInto(txn *badger.Txn, s *State, specs []windows.Spec)
 	}
 	s.FinalEmissions = pending.FinalEmissions
 	s.LateEvents = pending.LateEvents
+	s.Rebuilding = pending.Rebuilding
 
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: prefixUser})
 	defer it.Close()
@@ -170,7 +172,7 @@ func (c *Checkpointer) Save(s *State, now time.Time) error {
 		offsets = append(offsets, offsetEntry{Topic: k.Topic, Partition: k.Partition, Next: next})
 	}
 
-	pending := pendingFlush{Emissions: s.Emissions, FinalEmissions: s.FinalEmissions, LateEvents: s.LateEvents}
+	pending := pendingFlush{Emissions: s.Emissions, FinalEmissions: s.FinalEmissions, LateEvents: s.LateEvents, Rebuilding: s.Rebuilding}
 	for uid := range s.dirtyFlush {
 		pending.Users = append(pending.Users, uid)
 	}

@@ -26,6 +26,10 @@ type State struct {
 	// LateEvents lists the events not applied to some window because they
 	// came beyond its allowed lateness, until they are written to the vault.
 	LateEvents []LateEvent
+	// Rebuilding is set while the state is being rebuilt from the log. The
+	// processor then writes nothing to MySQL until it has caught up, so
+	// dashboards never see the partial totals of a rebuild.
+	Rebuilding bool
 
 	dirtyCheckpoint map[string]struct{}
 	dirtyFlush      map[string]struct{}
