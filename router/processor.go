@@ -81,6 +81,7 @@ type Processor struct {
 	lastCommit   time.Time
 	commitRetry  retryClock
 	stored       map[handlers.Kind]int64
+	duplicates   int64
 	late         int64
 }
 
@@ -88,6 +89,7 @@ type Processor struct {
 // deciding that the input is drained.
 type Progress struct {
 	Stored       map[handlers.Kind]int64
+	Duplicates   int64
 	Folded       map[windows.PartitionKey]int64
 	Late         int64
 	Lag          int64
@@ -97,6 +99,14 @@ type Progress struct {
 	PendingFlush int
 	Watermark    time.Time
 	LastCommit   time.Time
+	Rebuilding   bool
+}
+
+// CaughtUp reports whether every assigned partition is folded up to its end,
+// nothing waits in memory and every change is written to MySQL; windows may
+// still be open.
+func (p Progress) CaughtUp() bool {
+	return p.Partitions > 0 && p.Lag == 0 && p.Buffered == 0 && p.PendingFlush == 0 && !p.Rebuilding
 }
 
 // Drained reports whether every assigned partition is folded up to its end,
@@ -331,6 +341,7 @@ func (p *Processor) fold(records []postgres.Record, stored []bool, inserted map[
 		r := &records[i]
 		if !stored[i] {
 			p.metrics.duplicates.WithLabelValues(string(r.Event.Kind)).Inc()
+			p.duplicates++
 			continue
 		}
 		key := windows.PartitionKey{Topic: r.Source.Topic, Partition: r.Source.Partition}
@@ -389,6 +400,7 @@ func (p *Processor) publishProgress(watermark time.Time) {
 	}
 	p.progress.Store(&Progress{
 		Stored:       stored,
+		Duplicates:   p.duplicates,
 		Folded:       folded,
 		Late:         p.late,
 		Lag:          lag,
@@ -398,6 +410,7 @@ func (p *Processor) publishProgress(watermark time.Time) {
 		PendingFlush: p.st.PendingFlush(),
 		Watermark:    watermark,
 		LastCommit:   p.lastCommit,
+		Rebuilding:   p.st.Rebuilding,
 	})
 }
 

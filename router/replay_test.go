@@ -1,0 +1,84 @@
+package router_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gamestream/gamestream/router"
+)
+
+func TestReplayGivesIdenticalMySQL(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	env := newTestEnv(t)
+	in := realInput(t)
+
+	svc, stop := env.start(t, ctx)
+	env.publish(t, ctx, in.lines)
+	env.waitDrained(t, ctx, svc)
+	require.NoError(t, stop())
+	before := dumpMySQL(t, ctx, env.myDSN)
+
+	var out bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	require.NoError(t, router.Replay(ctx, env.cfg, logger, &out))
+	require.Contains(t, out.String(), "replay finished")
+
+	after := dumpMySQL(t, ctx, env.myDSN)
+	for table, rows := range before {
+		require.Equal(t, len(rows), len(after[table]), "rows in %s", table)
+		require.Equal(t, rows, after[table], "%s differs after the replay", table)
+	}
+	env.assertMySQLMatchesVault(t, ctx)
+}
+
+func TestReplayRefusesActiveGroup(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	env := newTestEnv(t)
+	svc, stop := env.start(t, ctx)
+	defer func() { require.NoError(t, stop()) }()
+	require.Eventually(t, func() bool { return svc.Processor().Progress().Partitions > 0 }, time.Minute, 50*time.Millisecond)
+
+	cfg := *env.cfg
+	cfg.State.Dir = t.TempDir()
+	err := router.Replay(ctx, &cfg, slog.New(slog.DiscardHandler), &bytes.Buffer{})
+	require.Error(t, err)
+	require.True(t, errors.Is(err, router.ErrGroupActive), "error: %v", err)
+	require.Contains(t, err.Error(), env.cfg.Kafka.ConsumerGroup)
+}
+
+// dumpMySQL returns every row of the three MySQL tables without their write
+// timestamps, in key order.
+func dumpMySQL(t *testing.T, ctx context.Context, dsn string) map[string][]string {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	queries := map[string]string{
+		"user_profiles": `SELECT uid, email, phone, total_spins, total_purchases, purchase_count, favorite_game, last_event_at
+			FROM user_profiles ORDER BY uid`,
+		"aggregated_reports": `SELECT report_id, report_type, window_start, window_end, total_spins, total_purchases,
+			purchase_count, avg_purchase, most_spent_game, active_users, is_final, revision FROM aggregated_reports ORDER BY report_id`,
+		"app_reports": `SELECT report_id, app_id, report_type, window_start, window_end, total_spins, total_purchases,
+			purchase_count, avg_purchase, active_users, is_final, revision FROM app_reports ORDER BY report_id, app_id`,
+	}
+	out := map[string][]string{}
+	for table, q := range queries {
+		rows := queryMySQL(t, ctx, db, q)
+		require.NotEmpty(t, rows, table)
+		for _, r := range rows {
+			out[table] = append(out[table], strings.Join(r, "|"))
+		}
+	}
+	return out
+}
