@@ -87,7 +87,7 @@ func (p *Processor) flush(ctx context.Context, now time.Time) error {
 	reports, apps := p.reportRows()
 
 	start := time.Now()
-	if err := p.reports.Write(ctx, profiles, reports, apps, now); err != nil {
+	if err := p.reports.Write(ctx, profiles, reports, apps, p.asOf(now)); err != nil {
 		p.st.MarkForFlush(uids)
 		p.metrics.writeErrors.WithLabelValues("mysql").Inc()
 		p.health.Set("mysql", err)

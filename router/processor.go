@@ -55,7 +55,6 @@ type ProcessorConfig struct {
 type Processor struct {
 	cfg      ProcessorConfig
 	in       chan handlers.Record
-	control  chan func()
 	vault    *postgres.Vault
 	reports  *mysql.Reports
 	ckpt     *state.Checkpointer
@@ -67,6 +66,15 @@ type Processor struct {
 	now      func() time.Time
 	progress atomic.Pointer[Progress]
 	done     chan struct{}
+
+	// The batch writer: one batch queued and one being written at a time.
+	jobs            chan writeJob
+	results         chan writeResult
+	inflight        int
+	inflightRecords int
+	inflightLoads   []time.Time
+	writerCtx       context.Context
+	stopWriter      context.CancelFunc
 
 	// mu guards the fields below, which sarama's goroutines read and write.
 	mu        sync.Mutex
@@ -122,7 +130,8 @@ func NewProcessor(cfg ProcessorConfig, vault *postgres.Vault, reports *mysql.Rep
 	p := &Processor{
 		cfg:       cfg,
 		in:        make(chan handlers.Record, cfg.BufferSize),
-		control:   make(chan func()),
+		jobs:      make(chan writeJob, 1),
+		results:   make(chan writeResult, 2),
 		vault:     vault,
 		reports:   reports,
 		ckpt:      ckpt,
@@ -151,6 +160,7 @@ func NewProcessor(cfg ProcessorConfig, vault *postgres.Vault, reports *mysql.Rep
 			}
 		}
 	}
+	p.writerCtx, p.stopWriter = context.WithCancel(context.Background())
 	p.progress.Store(&Progress{})
 	return p
 }
@@ -186,6 +196,7 @@ func (p *Processor) Progress() Progress { return *p.progress.Load() }
 // Call Drain afterwards to finish the records already acknowledged.
 func (p *Processor) Run(ctx context.Context) error {
 	defer close(p.done)
+	go p.writeLoop()
 	ticker := time.NewTicker(tickInterval)
 	defer ticker.Stop()
 	p.lastCommit = p.now()
@@ -195,12 +206,12 @@ func (p *Processor) Run(ctx context.Context) error {
 		case r := <-p.in:
 			p.accept(r)
 			if len(p.batch) >= p.cfg.BatchSize {
-				if err := p.writeBatch(ctx); err != nil {
+				if err := p.dispatch(ctx); err != nil {
 					return err
 				}
 			}
-		case fn := <-p.control:
-			fn()
+		case res := <-p.results:
+			p.apply(res)
 		case <-ticker.C:
 			if err := p.tick(ctx, false); err != nil {
 				return err
@@ -211,16 +222,18 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 }
 
-// Drain writes every record still buffered, then checkpoints and flushes,
-// retrying failed writes until ctx ends. The caller stops the consumers
-// first, so no record arrives during Drain.
+// Drain writes every record still buffered, waits for the batches in
+// flight, then checkpoints and flushes, retrying failed writes until ctx
+// ends. The caller stops the consumers first, so no record arrives during
+// Drain. The batch writer stops when Drain returns.
 func (p *Processor) Drain(ctx context.Context) error {
+	defer p.stopWriter()
 	for {
 		select {
 		case r := <-p.in:
 			p.accept(r)
 			if len(p.batch) >= p.cfg.BatchSize {
-				if err := p.writeBatch(ctx); err != nil {
+				if err := p.dispatch(ctx); err != nil {
 					return err
 				}
 			}
@@ -229,8 +242,16 @@ func (p *Processor) Drain(ctx context.Context) error {
 		}
 		break
 	}
-	if err := p.writeBatch(ctx); err != nil {
+	if err := p.dispatch(ctx); err != nil {
 		return err
+	}
+	for p.inflight > 0 {
+		select {
+		case res := <-p.results:
+			p.apply(res)
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d batches to be written to PostgreSQL: %w", p.inflight, ctx.Err())
+		}
 	}
 	return p.tick(ctx, true)
 }
@@ -258,7 +279,7 @@ func (p *Processor) accept(r handlers.Record) {
 func (p *Processor) tick(ctx context.Context, force bool) error {
 	now := p.now()
 	if len(p.batch) > 0 && now.Sub(p.batchStarted) >= p.cfg.BatchTimeout {
-		if err := p.writeBatch(ctx); err != nil {
+		if err := p.dispatch(ctx); err != nil {
 			return err
 		}
 	}
@@ -281,42 +302,40 @@ func (p *Processor) tick(ctx context.Context, force bool) error {
 	return nil
 }
 
-// writeBatch stores the current batch, retrying with capped exponential
-// backoff while PostgreSQL fails, and folds the stored events. It returns an
-// error only when ctx ends first; the batch is then kept.
-func (p *Processor) writeBatch(ctx context.Context) error {
+// dispatch hands the current batch to the batch writer. While the writer's
+// queue is full it applies finished batches, so the two never wait on each
+// other.
+func (p *Processor) dispatch(ctx context.Context) error {
 	if len(p.batch) == 0 {
 		return nil
 	}
 	records, next := p.batchRecords()
-
-	type result struct {
-		stored   []bool
-		inserted map[handlers.Kind]int
-	}
-	write := func() (result, error) {
-		start := time.Now()
-		stored, inserted, err := p.vault.WriteBatch(ctx, p.cfg.Group, records, next, p.now())
-		if err != nil {
-			p.metrics.writeErrors.WithLabelValues("postgres").Inc()
-			p.health.Set("postgres", err)
-			return result{}, err
+	job := writeJob{records: records, next: next, size: len(p.batch), loadTime: p.now().UTC().Truncate(time.Microsecond)}
+	for {
+		select {
+		case p.jobs <- job:
+			p.inflight++
+			p.inflightRecords += job.size
+			p.inflightLoads = append(p.inflightLoads, job.loadTime)
+			p.batch = make([]handlers.Record, 0, p.cfg.BatchSize)
+			return nil
+		case res := <-p.results:
+			p.apply(res)
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		p.metrics.writeSeconds.WithLabelValues("postgres").Observe(time.Since(start).Seconds())
-		return result{stored, inserted}, nil
 	}
-	res, err := backoff.Retry(ctx, write, backoff.WithBackOff(newBackoff()), backoff.WithMaxElapsedTime(0))
-	if err != nil {
-		return fmt.Errorf("writing batch of %d records to PostgreSQL: %w", len(records), err)
-	}
-	p.health.Set("postgres", nil)
+}
 
-	p.fold(records, res.stored, res.inserted)
-	for tp, n := range next {
+// apply folds the events of a written batch and advances the offsets.
+func (p *Processor) apply(res writeResult) {
+	p.inflight--
+	p.inflightRecords -= res.job.size
+	p.inflightLoads = p.inflightLoads[1:]
+	p.fold(res.job.records, res.stored, res.inserted)
+	for tp, n := range res.job.next {
 		p.st.Advance(windows.PartitionKey{Topic: tp.Topic, Partition: tp.Partition}, n)
 	}
-	p.batch = p.batch[:0]
-	return nil
 }
 
 func (p *Processor) batchRecords() ([]postgres.Record, map[postgres.TopicPartition]int64) {
@@ -389,7 +408,8 @@ func (p *Processor) publishProgress(watermark time.Time) {
 	}
 	open := p.st.Windows.OpenWindows()
 	p.metrics.openWindows.Set(float64(open))
-	p.metrics.bufferedItems.Set(float64(len(p.in) + len(p.batch)))
+	buffered := len(p.in) + len(p.batch) + p.inflightRecords
+	p.metrics.bufferedItems.Set(float64(buffered))
 	if !watermark.IsZero() {
 		p.metrics.watermark.Set(float64(watermark.UnixMilli()) / 1000)
 		p.metrics.watermarkLag.Set(p.now().Sub(watermark).Seconds())
@@ -404,7 +424,7 @@ func (p *Processor) publishProgress(watermark time.Time) {
 		Folded:       folded,
 		Late:         p.late,
 		Lag:          lag,
-		Buffered:     len(p.in) + len(p.batch),
+		Buffered:     buffered,
 		Partitions:   partitions,
 		OpenWindows:  open,
 		PendingFlush: p.st.PendingFlush(),
@@ -506,4 +526,15 @@ func (p *Processor) applyAssignments() {
 type assignment struct {
 	key      windows.PartitionKey
 	assigned bool
+}
+
+// asOf returns the time up to which every stored batch is folded: now, or
+// just before the load time of the oldest batch still being written. MySQL
+// rows carry it as their write time, so a row written at T includes every
+// event whose load_dts is before T, which reconcile relies on.
+func (p *Processor) asOf(now time.Time) time.Time {
+	if len(p.inflightLoads) > 0 && p.inflightLoads[0].Before(now) {
+		return p.inflightLoads[0].Add(-time.Microsecond)
+	}
+	return now
 }

@@ -97,7 +97,7 @@ func (s *Service) openStores(ctx context.Context) error {
 		if err := postgres.Migrate(ctx, s.cfg.Postgres.DSN); err != nil {
 			return err
 		}
-		v, err := postgres.Open(ctx, s.cfg.Postgres.DSN)
+		v, err := postgres.Open(ctx, s.cfg.Postgres.DSN, postgres.WithReportingCurrency(s.cfg.Events.ReportingCurrency))
 		s.vault = v
 		return err
 	})
@@ -294,6 +294,9 @@ func (s *Service) shutdown(server *http.Server, stopProcessor context.CancelFunc
 
 // Close releases the stores and the Kafka client.
 func (s *Service) Close() {
+	if s.processor != nil {
+		s.processor.stopWriter()
+	}
 	if s.admin != nil {
 		_ = s.admin.Close()
 	}
