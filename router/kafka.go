@@ -28,9 +28,6 @@ func subscriberConfig(cfg configs.Kafka) *sarama.Config {
 	sc.Consumer.Group.Session.Timeout = cfg.SessionTimeout
 	sc.Consumer.Group.Heartbeat.Interval = cfg.SessionTimeout / 3
 	sc.Consumer.Group.Rebalance.Timeout = 30 * time.Second
-	if cfg.InstanceID != "" {
-		sc.Consumer.Group.InstanceId = cfg.InstanceID
-	}
 	sc.Metadata.Retry.Max = 10
 	sc.Metadata.Retry.Backoff = 500 * time.Millisecond
 	return sc

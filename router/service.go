@@ -150,18 +150,6 @@ func (s *Service) buildRouter(ctx context.Context) error {
 	wmLogger := watermill.NewSlogLoggerWithLevelMapping(s.logger.With("component", "watermill"), map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug,
 	})
-	subscriber, err := kafka.NewSubscriber(kafka.SubscriberConfig{
-		Brokers:               kcfg.Brokers,
-		Unmarshaler:           kafka.DefaultMarshaler{},
-		OverwriteSaramaConfig: subscriberConfig(kcfg),
-		ConsumerGroup:         kcfg.ConsumerGroup,
-		NackResendSleep:       time.Second,
-		ReconnectRetrySleep:   time.Second,
-		Tracer:                &offsetTracer{p: s.processor, client: s.admin, logger: s.logger},
-	}, wmLogger)
-	if err != nil {
-		return fmt.Errorf("creating Kafka subscriber: %w", err)
-	}
 	publisher, err := kafka.NewPublisher(kafka.PublisherConfig{
 		Brokers:               kcfg.Brokers,
 		Marshaler:             kafka.NewWithPartitioningMarshaler(handlers.DeadLetterKey),
@@ -199,6 +187,10 @@ func (s *Service) buildRouter(ctx context.Context) error {
 		Logger:          wmLogger,
 	}.Middleware)
 	for topic := range topics {
+		subscriber, err := s.newSubscriber(topic, wmLogger)
+		if err != nil {
+			return err
+		}
 		r.AddConsumerHandler("ingest-"+topic, topic, subscriber, ingest.Handle)
 	}
 	r.AddPlugin(func(r *message.Router) error {
@@ -210,6 +202,31 @@ func (s *Service) buildRouter(ctx context.Context) error {
 	})
 	s.router = r
 	return nil
+}
+
+// newSubscriber returns the subscriber of one topic. watermill-kafka joins
+// the consumer group once per subscribed topic, so each topic gets its own
+// member; with static membership each needs its own instance id, which is
+// kafka.instance_id followed by the topic.
+func (s *Service) newSubscriber(topic string, logger watermill.LoggerAdapter) (*kafka.Subscriber, error) {
+	kcfg := s.cfg.Kafka
+	sc := subscriberConfig(kcfg)
+	if kcfg.InstanceID != "" {
+		sc.Consumer.Group.InstanceId = kcfg.InstanceID + "-" + topic
+	}
+	subscriber, err := kafka.NewSubscriber(kafka.SubscriberConfig{
+		Brokers:               kcfg.Brokers,
+		Unmarshaler:           kafka.DefaultMarshaler{},
+		OverwriteSaramaConfig: sc,
+		ConsumerGroup:         kcfg.ConsumerGroup,
+		NackResendSleep:       time.Second,
+		ReconnectRetrySleep:   time.Second,
+		Tracer:                &offsetTracer{p: s.processor, client: s.admin, logger: s.logger},
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kafka subscriber of %s: %w", topic, err)
+	}
+	return subscriber, nil
 }
 
 // Processor returns the processor, for progress reports.
