@@ -74,7 +74,7 @@ type MySQL struct {
 // State configures the Badger checkpoint store.
 type State struct {
 	Dir string `koanf:"dir"`
-	// Recovery is what start-up does when the checkpoint is missing or
+	// Recovery is the start-up policy for when the checkpoint is missing or
 	// unreadable while PostgreSQL shows that events were processed before:
 	// "replay" rebuilds the state from the log, "refuse" stops with an error.
 	Recovery string `koanf:"recovery"`

@@ -55,9 +55,21 @@ func windowBoundsSQL(spec windows.Spec, column string) (string, error) {
 		return "", fmt.Errorf("window spec %q: invalid time zone %q: want an IANA name such as Europe/Berlin", spec.Name, name)
 	}
 	zone := "'" + name + "'"
-	local := fmt.Sprintf("date_trunc('%s', %s AT TIME ZONE %s)", step, column, zone)
-	return fmt.Sprintf("SELECT (%s) AT TIME ZONE %s, (%s + interval '1 %s') AT TIME ZONE %s",
-		local, zone, local, step, zone), nil
+	// first is the earliest instant whose local time is the local timestamp
+	// in column l. AT TIME ZONE returns the later instant when the local
+	// time occurs twice, as midnight does where clocks go back from 01:00 to
+	// 00:00 (America/Havana). The instant 1µs before it then already shows
+	// a local time at or after l, and the earlier occurrence lies that far
+	// back.
+	first := func(l string) string {
+		return fmt.Sprintf(`CASE WHEN (%[1]s AT TIME ZONE %[2]s - interval '1 microsecond') AT TIME ZONE %[2]s >= %[1]s
+     THEN %[1]s AT TIME ZONE %[2]s - interval '1 microsecond'
+          - ((%[1]s AT TIME ZONE %[2]s - interval '1 microsecond') AT TIME ZONE %[2]s - %[1]s)
+     ELSE %[1]s AT TIME ZONE %[2]s END`, l, zone)
+	}
+	return fmt.Sprintf(`SELECT %s, %s
+FROM (SELECT date_trunc('%s', %s AT TIME ZONE %s) AS local_start) AS l`,
+		first("l.local_start"), first("(l.local_start + interval '1 "+step+"')"), step, column, zone), nil
 }
 
 // fixedBoundsSQL aligns the window to multiples of size since the Unix epoch,

@@ -39,8 +39,8 @@ type ProcessorConfig struct {
 }
 
 // Processor is the single writer of the pipeline. Handlers Submit records in
-// partition order and return, so Kafka sees them acknowledged; the processor
-// owns the offsets that count. It writes records in batches to PostgreSQL,
+// partition order and return, so the records are acknowledged to Kafka at
+// once. The offsets that count are the processor's own. It writes records in batches to PostgreSQL,
 // with the next offset of every partition in the same transaction, then folds
 // the events that the vault stored from exactly their Kafka position into the
 // state. Every commit interval it checkpoints the state with its offsets to

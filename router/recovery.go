@@ -119,8 +119,8 @@ func (s *Service) vaultOffsets(ctx context.Context) (map[windows.PartitionKey]in
 }
 
 // checkLogStarts fails when a partition has to be read from an offset that
-// retention already deleted: from the checkpoint's offset, or from offset 0
-// for a partition that the vault knows but the checkpoint does not.
+// retention already deleted. That offset is the checkpoint's, or 0 for a
+// partition that has rows in the vault but none in the checkpoint.
 func (s *Service) checkLogStarts(folded, stored map[windows.PartitionKey]int64) error {
 	need := make(map[windows.PartitionKey]int64)
 	for key := range stored {

@@ -18,7 +18,7 @@ type writeJob struct {
 	loadTime time.Time
 }
 
-// writeResult is a written batch with the vault's answer per record.
+// writeResult is a written batch with the vault's result per record.
 type writeResult struct {
 	job      writeJob
 	stored   []bool

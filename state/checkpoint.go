@@ -38,7 +38,7 @@ type Meta struct {
 	SavedAt time.Time `json:"saved_at"`
 }
 
-// pendingFlush is what a checkpoint keeps of the work not yet flushed.
+// pendingFlush is the part of a checkpoint that lists work not yet flushed.
 type pendingFlush struct {
 	Users          []string                    `json:"users"`
 	Emissions      map[string]windows.Emission `json:"emissions"`

@@ -100,8 +100,8 @@ func (s *State) Advance(key windows.PartitionKey, next int64) {
 // DirtyForCheckpoint returns how many users changed since the last checkpoint.
 func (s *State) DirtyForCheckpoint() int { return len(s.dirtyCheckpoint) }
 
-// TakeDirtyForFlush returns the users changed since the last call and forgets
-// them; the caller puts them back with MarkForFlush if its write fails.
+// TakeDirtyForFlush returns the users changed since the last call and clears
+// that set. The caller puts them back with MarkForFlush if its write fails.
 func (s *State) TakeDirtyForFlush() []string {
 	uids := make([]string, 0, len(s.dirtyFlush))
 	for uid := range s.dirtyFlush {

@@ -10,7 +10,7 @@ import (
 	"github.com/gamestream/gamestream/loadgen"
 )
 
-// sharedDataDir is where the real game data lives beside a checkout.
+// sharedDataDir is the folder of the real game data beside a checkout.
 const sharedDataDir = "../shared/data"
 
 func newDemoCommand(flags *globalFlags) *cobra.Command {
