@@ -78,9 +78,8 @@ func (h *Ingest) Handle(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	h.metrics.consumed.WithLabelValues(src.Topic).Inc()
-
 	event, err := h.validator.Decode(msg.Payload, h.topics[src.Topic])
+	h.metrics.consumed.WithLabelValues(src.Topic, kindLabel(event.Kind, h.topics[src.Topic])).Inc()
 	if err != nil {
 		if err := h.deadLetter(msg, src, err); err != nil {
 			return err
@@ -129,6 +128,18 @@ func (h *Ingest) deadLetter(msg *message.Message, src Source, cause error) error
 		"topic", src.Topic, "partition", src.Partition, "offset", src.Offset,
 		"reason", string(invalid.Reason), "field", invalid.Field, "error", invalid.Error())
 	return nil
+}
+
+// kindLabel returns the kind of a decoded event, else the kind its topic
+// carries, else "unknown".
+func kindLabel(decoded, topic Kind) string {
+	switch {
+	case decoded != "":
+		return string(decoded)
+	case topic != "":
+		return string(topic)
+	}
+	return "unknown"
 }
 
 // DeadLetterKey returns the Kafka key of a dead-letter message: the key of the

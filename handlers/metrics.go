@@ -15,8 +15,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gamestream_events_consumed_total",
-			Help: "Kafka records handed to the ingest handler, valid or not.",
-		}, []string{"topic"}),
+			Help: "Kafka records handed to the ingest handler, valid or not, by topic and event kind (unknown when an event on a mixed topic cannot be decoded).",
+		}, []string{"topic", "kind"}),
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gamestream_events_dead_lettered_total",
 			Help: "Invalid records published to the dead-letter topic, by source topic and reason.",

@@ -175,7 +175,9 @@ func (s *Service) buildRouter(ctx context.Context) error {
 	ingest := handlers.NewIngest(validator, topics, kcfg.DeadLetterTopic, publisher, s.processor,
 		handlers.NewMetrics(s.registry), s.logger)
 
-	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: s.cfg.Processor.ShutdownTimeout}, wmLogger)
+	// The router gets half of the shutdown timeout to stop its handlers, and
+	// the processor's final write, checkpoint and flush the rest.
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: s.cfg.Processor.ShutdownTimeout / 2}, wmLogger)
 	if err != nil {
 		return err
 	}
