@@ -62,20 +62,37 @@ func (p *Processor) commitOnce(ctx context.Context) error {
 	return p.flush(ctx, now)
 }
 
+// nearEndGrace is how long a rebuild may stay within one batch of the end of
+// every partition before it counts as caught up without reaching lag 0.
+const nearEndGrace = 10 * time.Second
+
 // caughtUp reports whether the processor owns at least one partition and has
-// folded every one of them up to its high-water mark.
+// folded every one of them to its high-water mark. Live traffic can keep a
+// partition a few records behind its end for good, so being within one batch
+// of the end for nearEndGrace also counts.
 func (p *Processor) caughtUp() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.assigned) == 0 {
 		return false
 	}
+	exact := true
 	for key := range p.assigned {
-		if p.st.Offsets[key] < p.hwm[key] {
+		lag := p.hwm[key] - p.st.Offsets[key]
+		if lag > int64(p.cfg.BatchSize) {
+			p.nearEndSince = time.Time{}
 			return false
 		}
+		exact = exact && lag <= 0
 	}
-	return true
+	if exact {
+		return true
+	}
+	now := p.now()
+	if p.nearEndSince.IsZero() {
+		p.nearEndSince = now
+	}
+	return now.Sub(p.nearEndSince) >= nearEndGrace
 }
 
 func (p *Processor) flush(ctx context.Context, now time.Time) error {

@@ -87,6 +87,7 @@ type Processor struct {
 	batch        []handlers.Record
 	batchStarted time.Time
 	lastCommit   time.Time
+	nearEndSince time.Time
 	commitRetry  retryClock
 	stored       map[handlers.Kind]int64
 	duplicates   int64
