@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gamestream/gamestream/internal/testdb"
@@ -69,17 +70,32 @@ func randomInstants(rng *rand.Rand, n int, from, to time.Time) []time.Time {
 	return out
 }
 
-// boundaryInstants returns, for each local midnight of the days from first
-// to last in location, the instants 1µs before, at and 1µs after it, and
-// every half hour of those days.
-func boundaryInstants(location *time.Location, first, last time.Time) []time.Time {
+// transitionInstants returns instants every 15 minutes from 26 hours before
+// to 26 hours after each clock change of location from 1970 to 2040, so they
+// cover the local midnights next to each change.
+func transitionInstants(location *time.Location) []time.Time {
+	var out []time.Time
+	at := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range 400 {
+		_, end := at.In(location).ZoneBounds()
+		if end.IsZero() || end.Year() >= 2040 {
+			break
+		}
+		for offset := -26 * time.Hour; offset <= 26*time.Hour; offset += 15 * time.Minute {
+			out = append(out, end.Add(offset).UTC())
+		}
+		at = end
+	}
+	return out
+}
+
+// midnightInstants returns the instants 1µs before, at and 1µs after each
+// local midnight of the days from first to last in location.
+func midnightInstants(location *time.Location, first, last time.Time) []time.Time {
 	var out []time.Time
 	for day := first; !day.After(last); day = day.AddDate(0, 0, 1) {
 		midnight := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, location)
 		out = append(out, midnight.Add(-time.Microsecond).UTC(), midnight.UTC(), midnight.Add(time.Microsecond).UTC())
-		for step := range 50 {
-			out = append(out, midnight.Add(time.Duration(step)*30*time.Minute).UTC())
-		}
 	}
 	return out
 }
@@ -119,25 +135,53 @@ func TestWindowBoundsSQLCalendarZones(t *testing.T) {
 	t.Cleanup(func() { conn.Close(context.Background()) })
 
 	rng := rand.New(rand.NewPCG(3, 4))
-	zones := []string{"UTC", "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "Asia/Kolkata",
-		"Australia/Lord_Howe", "Pacific/Chatham", "Asia/Tehran", "Africa/Casablanca", "Europe/Dublin",
-		"America/Havana", "America/Santiago", "Asia/Beirut", "America/St_Johns", "Pacific/Apia"}
+	zones := []string{"UTC", "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "America/Havana",
+		"America/Santiago", "Asia/Beirut", "Asia/Kolkata", "Asia/Tehran", "Australia/Lord_Howe",
+		"Pacific/Chatham", "Pacific/Apia", "Africa/Casablanca", "Europe/Dublin", "GMT", "EST"}
 	for _, zone := range zones {
 		location, err := time.LoadLocation(zone)
 		require.NoError(t, err)
 
 		instants := randomInstants(rng, 2000, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
-		instants = append(instants, boundaryInstants(location, time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 12, 31, 0, 0, 0, 0, time.UTC))...)
-		instants = append(instants, boundaryInstants(location, time.Date(2018, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2018, 11, 30, 0, 0, 0, 0, time.UTC))...)
+		instants = append(instants, transitionInstants(location)...)
+		instants = append(instants, midnightInstants(location, time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 12, 31, 0, 0, 0, 0, time.UTC))...)
 
 		for _, size := range []string{"day", "week", "month"} {
 			t.Run(zone+"/"+size, func(t *testing.T) {
 				spec := newTestSpec(t, size, zone)
-				got := mismatches(t, conn, spec, instants)
-				if len(got) > 0 {
-					t.Logf("%d+ mismatches, first: %v", len(got), got)
-				}
+				require.NoError(t, checkZone(context.Background(), conn, spec))
+				require.Empty(t, mismatches(t, conn, spec, instants))
 			})
 		}
+	}
+}
+
+func TestWindowBoundsSQLBerlinDSTDays(t *testing.T) {
+	conn, err := pgx.Connect(context.Background(), testdb.Postgres(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+
+	spec := newTestSpec(t, "day", "Europe/Berlin")
+	springDay := time.Date(2021, 3, 28, 12, 0, 0, 0, time.UTC)
+	autumnDay := time.Date(2021, 10, 31, 12, 0, 0, 0, time.UTC)
+	starts, ends := sqlBounds(t, conn, spec, []time.Time{springDay, autumnDay})
+
+	assert.Equal(t, time.Date(2021, 3, 27, 23, 0, 0, 0, time.UTC), starts[0])
+	assert.Equal(t, time.Date(2021, 3, 28, 22, 0, 0, 0, time.UTC), ends[0], "23-hour day")
+	assert.Equal(t, time.Date(2021, 10, 30, 22, 0, 0, 0, time.UTC), starts[1])
+	assert.Equal(t, time.Date(2021, 10, 31, 23, 0, 0, 0, time.UTC), ends[1], "25-hour day")
+}
+
+func TestCheckZoneRejectsAbbreviation(t *testing.T) {
+	conn, err := pgx.Connect(context.Background(), testdb.Postgres(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+
+	err = checkZone(context.Background(), conn, newTestSpec(t, "day", "CET"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `time zone "CET" is also a PostgreSQL time zone abbreviation`)
+
+	for _, zone := range []string{"UTC", "GMT", "EST", "Europe/Paris"} {
+		assert.NoError(t, checkZone(context.Background(), conn, newTestSpec(t, "day", zone)), zone)
 	}
 }

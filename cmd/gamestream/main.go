@@ -61,6 +61,7 @@ func newRootCommand() *cobra.Command {
 		newMigrateCommand(flags),
 		newProduceCommand(flags),
 		newDemoCommand(flags),
+		newReconcileCommand(flags),
 		newReplayCommand(flags),
 	)
 	return root
