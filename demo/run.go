@@ -10,7 +10,9 @@ import (
 
 	"github.com/gamestream/gamestream/configs"
 	"github.com/gamestream/gamestream/loadgen"
+	"github.com/gamestream/gamestream/reconcile"
 	"github.com/gamestream/gamestream/router"
+	"github.com/gamestream/gamestream/windows"
 )
 
 // DatabaseName is the database the demo recreates on both servers.
@@ -107,6 +109,15 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	specs, err := windows.ValidateSpecs(base.Windows)
+	if err != nil {
+		return nil, err
+	}
+	check, err := reconcile.Run(ctx, reconcile.Config{PostgresDSN: pgDSN, MySQLDSN: myDSN, Specs: specs})
+	if err != nil {
+		return nil, fmt.Errorf("reconciling MySQL with the vault: %w", err)
+	}
+	sum.Reconcile = check
 	dlq, err := EndOffsets(ctx, base.Kafka.Brokers, base.Kafka.DeadLetterTopic)
 	if err != nil {
 		return nil, err

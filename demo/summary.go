@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"sort"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql" // registers the "mysql" driver
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"github.com/gamestream/gamestream/reconcile"
 )
 
 // Summary holds the figures of a demo run, read back from the databases.
@@ -33,6 +36,10 @@ type Summary struct {
 	Reports         map[string]int64
 	AppReports      int64
 	Provisional     int64
+
+	// Reconcile is the comparison of MySQL with the recomputation from the
+	// vault.
+	Reconcile *reconcile.Result
 
 	PostgresDSN, MySQLDSN string
 }
@@ -100,10 +107,23 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "  profiles in MySQL    %d (users in the vault: %d)\n", s.Profiles, s.VaultUsers)
 	fmt.Fprintf(w, "  total spins          profiles %d, vault %d\n", s.ProfileSpins, s.VaultSpins)
 	fmt.Fprintf(w, "  total purchases      profiles %s, vault %s\n", s.ProfilePurchase.StringFixed(2), s.VaultPurchases.StringFixed(2))
-	for typ, n := range s.Reports {
-		fmt.Fprintf(w, "  reports %-12s %d\n", typ, n)
+	types := make([]string, 0, len(s.Reports))
+	for typ := range s.Reports {
+		types = append(types, typ)
+	}
+	sort.Strings(types)
+	for _, typ := range types {
+		fmt.Fprintf(w, "  reports %-12s %d\n", typ, s.Reports[typ])
 	}
 	fmt.Fprintf(w, "  app reports          %d (provisional rows left: %d)\n", s.AppReports, s.Provisional)
+	if s.Reconcile != nil {
+		compared := 0
+		for _, t := range s.Reconcile.Tables {
+			compared += t.Compared
+		}
+		fmt.Fprintf(w, "  reconcile            %d rows recomputed from PostgreSQL and compared with MySQL: %d differences\n",
+			compared, s.Reconcile.Differences())
+	}
 	secs := s.Elapsed.Seconds()
 	fmt.Fprintf(w, "  elapsed              %s, %.0f events/s end to end\n", s.Elapsed.Round(time.Millisecond), float64(s.Published)/secs)
 	fmt.Fprintf(w, "  query the results:   psql '%s'   and   mysql DSN %s\n", s.PostgresDSN, s.MySQLDSN)
@@ -117,7 +137,9 @@ func redactPostgres(dsn string) string {
 	return u.Redacted()
 }
 
-// Consistent reports whether the MySQL profile totals equal the vault's.
+// Consistent reports whether the MySQL profile totals equal the vault's and
+// reconcile found no difference.
 func (s *Summary) Consistent() bool {
-	return s.Profiles == s.VaultUsers && s.ProfileSpins == s.VaultSpins && s.ProfilePurchase.Equal(s.VaultPurchases)
+	totals := s.Profiles == s.VaultUsers && s.ProfileSpins == s.VaultSpins && s.ProfilePurchase.Equal(s.VaultPurchases)
+	return totals && (s.Reconcile == nil || s.Reconcile.Differences() == 0)
 }
