@@ -124,7 +124,10 @@ func (w *Watermarks) Advance(now time.Time) time.Time {
 
 // activeMinimum returns the earliest of the maximum event times of the
 // assigned partitions that are not idle, or now when all of them are idle.
-// ok is false when a partition that is not idle has no event yet.
+// ok is false when a partition that is not idle has no event yet, and when
+// every partition is idle but none has ever had an event: a processor that
+// starts before its input arrives must not move to the wall clock, or the
+// older events that follow would all be late.
 func (w *Watermarks) activeMinimum(now time.Time) (minimum time.Time, ok bool) {
 	anyActive := false
 	for _, state := range w.partitions {
@@ -143,9 +146,21 @@ func (w *Watermarks) activeMinimum(now time.Time) (minimum time.Time, ok bool) {
 	}
 
 	if !anyActive {
+		if !w.anyEventSeen() {
+			return time.Time{}, false
+		}
 		return now, true
 	}
 	return minimum, true
+}
+
+func (w *Watermarks) anyEventSeen() bool {
+	for _, state := range w.partitions {
+		if !state.maxEventTime.IsZero() {
+			return true
+		}
+	}
+	return !w.current.IsZero()
 }
 
 func (w *Watermarks) idle(state *partitionState, now time.Time) bool {

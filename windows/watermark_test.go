@@ -86,6 +86,18 @@ func TestWatermarksAdvance(t *testing.T) {
 			},
 		},
 		{
+			name: "all idle without any event stays zero",
+			steps: []watermarkStep{
+				{op: opAssign, partition: partition0, now: "12:00:00"},
+				{op: opAssign, partition: partition1, now: "12:00:00"},
+				{op: opAdvance, now: "12:05:00", want: ""},
+				{op: opObserve, partition: partition0, now: "12:05:01", event: "11:00:10"},
+				{op: opObserve, partition: partition1, now: "12:05:01", event: "11:00:30"},
+				{op: opAdvance, now: "12:05:02", want: "11:00:05"},
+				{op: opAdvance, now: "12:07:00", want: "12:06:55"},
+			},
+		},
+		{
 			name: "minimum over partitions minus bound",
 			steps: []watermarkStep{
 				{op: opAssign, partition: partition0, now: "12:00:00"},
