@@ -327,9 +327,13 @@ func (c *Config) validateEvents(add func(string, ...any)) {
 	if c.Events.MaxFutureSkew <= 0 {
 		add("events.max_future_skew: invalid value %s: must be positive", c.Events.MaxFutureSkew)
 	}
+	if _, ok := handlers.MinorUnits(c.Events.ReportingCurrency); !ok {
+		add("events.reporting_currency: invalid value %q: not an ISO 4217 currency code", c.Events.ReportingCurrency)
+		return
+	}
 	rates, err := handlers.NewRates(c.Events.ReportingCurrency, c.Events.Rates)
 	if err != nil {
-		add("events: %v", err)
+		add("events.%v", err) // the error starts with the key, as in rates.EUR
 		return
 	}
 	if _, err := rates.Convert(decimalOne, c.Events.DefaultCurrency); err != nil {

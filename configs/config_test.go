@@ -1,11 +1,14 @@
 package configs_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -131,16 +134,12 @@ func TestValidateInvalid(t *testing.T) {
 			[]string{"processor.shutdown_timeout", "0s"}},
 		{"max future skew zero", "events: {max_future_skew: 0s}",
 			[]string{"events.max_future_skew", "0s"}},
-		// NOTE: the rates and reporting-currency errors come from
-		// handlers.NewRates, so they name "reporting currency" and
-		// "rates.CODE" after an "events:" prefix, not the setting paths
-		// events.reporting_currency and events.rates.CODE.
 		{"reporting currency unknown", "events: {reporting_currency: XYZ}",
-			[]string{"events", "reporting currency", `"XYZ"`}},
+			[]string{"events.reporting_currency", `"XYZ"`}},
 		{"rates key unknown", `events: {rates: {XYZ: "2"}}`,
-			[]string{"events", "rates.XYZ", "unknown ISO 4217"}},
+			[]string{"events.rates.XYZ", "unknown ISO 4217"}},
 		{"rate not a number", `events: {rates: {EUR: "one"}}`,
-			[]string{"events", "rates.EUR", `"one"`}},
+			[]string{"events.rates.EUR", `"one"`}},
 		{"default currency without rate", "events: {default_currency: PLN}",
 			[]string{"events.default_currency", `"PLN"`}},
 		{"out of orderness negative", "watermark: {out_of_orderness: -1s}",
@@ -312,4 +311,58 @@ func TestExampleMixedTopic(t *testing.T) {
 	assert.Equal(t, map[string]handlers.Kind{"game.events": ""}, cfg.Topics())
 	assert.Equal(t, []string{"game.events"}, cfg.Kafka.MixedTopics)
 	assert.Equal(t, "game.dlq", cfg.Kafka.DeadLetterTopic)
+}
+
+// composeService returns the service called name from the repository's
+// docker-compose.yml.
+func composeService(t *testing.T, name string) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
+	require.NoError(t, err)
+	doc, err := yaml.Parser().Unmarshal(raw)
+	require.NoError(t, err, "docker-compose.yml is not valid YAML")
+	services, ok := doc["services"].(map[string]any)
+	require.True(t, ok, "docker-compose.yml has no services map")
+	service, ok := services[name].(map[string]any)
+	require.True(t, ok, "docker-compose.yml has no service %q", name)
+	return service
+}
+
+// TestComposeEnvironmentLoads checks that the GAMESTREAM_* variables of the
+// processor in docker-compose.yml are settings that Load accepts, alone and
+// on top of an example file.
+func TestComposeEnvironmentLoads(t *testing.T) {
+	env, ok := composeService(t, "gamestream")["environment"].(map[string]any)
+	require.True(t, ok, "the gamestream service has no environment map")
+	var environ []string
+	for name, value := range env {
+		environ = append(environ, name+"="+fmt.Sprint(value))
+	}
+
+	cfg, err := configs.Load("", environ)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"kafka:9092"}, cfg.Kafka.Brokers)
+	assert.True(t, strings.HasPrefix(cfg.Postgres.DSN, "postgres://"), "postgres.dsn %q", cfg.Postgres.DSN)
+	assert.Contains(t, cfg.MySQL.DSN, "@tcp(mysql:3306)/gamestream")
+	assert.Equal(t, "0.0.0.0:9464", cfg.HTTP.Listen)
+	assert.Equal(t, "/var/lib/gamestream/state", cfg.State.Dir)
+
+	_, err = configs.Load(filepath.Join("examples", "berlin-daily.yaml"), environ)
+	require.NoError(t, err)
+}
+
+// TestComposeCreatesTopics checks that the kafka-init service creates every
+// topic of the default configuration, because the broker of
+// docker-compose.yml does not create topics on first use.
+func TestComposeCreatesTopics(t *testing.T) {
+	command, ok := composeService(t, "kafka-init")["command"].([]any)
+	require.True(t, ok, "the kafka-init service has no command list")
+	script := fmt.Sprint(command...)
+
+	cfg, err := configs.Load("", nil)
+	require.NoError(t, err)
+	for topic := range cfg.Topics() {
+		assert.Contains(t, script, "create "+topic+" 6")
+	}
+	assert.Contains(t, script, "create "+cfg.Kafka.DeadLetterTopic+" 1")
 }

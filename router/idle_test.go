@@ -25,14 +25,14 @@ const (
 )
 
 // hotKey is the record key of every event of the idle test. Records with
-// one key land on one partition, and the topics have the same partition
-// count, so each topic gets its events on the same single partition.
+// the same key land on the same partition, and the topics have the same
+// partition count, so each topic gets all its events on one partition.
 const hotKey = "player-hot"
 
 // idleInput returns the auth, spin and purchase events of the idle test by
-// topic kind, each kind in ascending event time. The events span 11 hours
-// around midnight of 2024-03-31 UTC, so they fill many minute and hourly
-// windows and two daily windows.
+// topic kind, each kind in ascending event time. The events span
+// 2024-03-30 18:00 to 2024-03-31 05:00 UTC, so they fill many minute and
+// hourly windows and two daily windows.
 func idleInput() map[handlers.Kind][][]byte {
 	base := time.Date(2024, 3, 30, 18, 0, 0, 0, time.UTC)
 	const span = 11 * time.Hour
@@ -82,10 +82,10 @@ func (env *testEnv) publishWithKey(t *testing.T, ctx context.Context, key string
 }
 
 // TestIdlePartitionsReleaseWatermark sends every event to one partition of
-// each topic, so the other partitions never have an event. Those partitions
-// and, after the last event, the busy ones become idle after
-// watermark.idle_timeout, and the watermark then follows the wall clock, so
-// every window of the past events must become final soon after.
+// each topic, so the other partitions never have an event. The empty
+// partitions become idle watermark.idle_timeout after their assignment, the
+// busy ones idle_timeout after their last event. The watermark then follows
+// the wall clock, so every window of the past events must become final.
 func TestIdlePartitionsReleaseWatermark(t *testing.T) {
 	const (
 		idleTimeout = 2 * time.Second
@@ -100,14 +100,15 @@ func TestIdlePartitionsReleaseWatermark(t *testing.T) {
 	env.cfg.Watermark.OutOfOrderness = 5 * time.Second
 	events := idleInput()
 
-	// Publish before the service starts. A service that has been idle for
-	// idle_timeout already has a watermark at the wall clock, and then every
-	// event of 2024 would be late.
+	// Publish before the service starts. Once every assigned partition has
+	// been idle for idle_timeout, the watermark follows the wall clock, and
+	// every event of 2024 would then be late.
 	env.publishWithKey(t, ctx, hotKey, events)
 	publishDone := time.Now()
 
 	ends, err := demo.EndOffsets(ctx, env.cfg.Kafka.Brokers, env.topics...)
 	require.NoError(t, err)
+	require.Len(t, ends, 3*len(env.topics), "the test needs 3 partitions per topic")
 	busy := map[string]int{}
 	for key, end := range ends {
 		if end > 0 {
@@ -125,7 +126,6 @@ func TestIdlePartitionsReleaseWatermark(t *testing.T) {
 		}
 		require.Equal(t, int64(len(lines)), total, "records in %s", topic)
 	}
-	require.Len(t, ends, 3*len(env.topics), "the test needs 3 partitions per topic")
 
 	svc, stop := env.start(t, ctx)
 	stopped := false
@@ -157,8 +157,8 @@ func TestIdlePartitionsReleaseWatermark(t *testing.T) {
 	env.assertMySQLMatchesVault(t, ctx)
 }
 
-// finalTiming is when waitAllFinal first saw the input consumed and every
-// window final.
+// finalTiming contains the times at which waitAllFinal first saw the input
+// consumed and every window final.
 type finalTiming struct {
 	caughtUp       time.Time
 	openAtCaughtUp int
@@ -200,8 +200,8 @@ func foldedUpTo(folded, ends map[windows.PartitionKey]int64) bool {
 	return true
 }
 
-// assertNoProvisionalReports checks that MySQL holds report rows and that
-// every one of them is final.
+// assertNoProvisionalReports checks that MySQL contains report rows and
+// that every one of them is final.
 func (env *testEnv) assertNoProvisionalReports(t *testing.T, ctx context.Context) {
 	t.Helper()
 	db, err := sql.Open("mysql", env.myDSN)
