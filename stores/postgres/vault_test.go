@@ -267,8 +267,8 @@ func TestWriteBatchHubsKeepFirstSeen(t *testing.T) {
 		{"SELECT load_dts, record_source FROM hub_user WHERE uid = 'u1'", firstLoad, "spins"},
 		{"SELECT load_dts, record_source FROM hub_user WHERE uid = 'u2'", secondLoad, "auth"},
 		{"SELECT load_dts, record_source FROM hub_app WHERE app_id = 'slots'", firstLoad, "spins"},
-		{"SELECT load_dts, record_source FROM link_user_app WHERE link_hk = decode(md5('u1|slots'), 'hex')", firstLoad, "spins"},
-		{"SELECT load_dts, record_source FROM link_user_app WHERE link_hk = decode(md5('u2|slots'), 'hex')", secondLoad, "auth"},
+		{"SELECT load_dts, record_source FROM link_user_app WHERE link_hk = decode(md5('u1' || chr(31) || 'slots'), 'hex')", firstLoad, "spins"},
+		{"SELECT load_dts, record_source FROM link_user_app WHERE link_hk = decode(md5('u2' || chr(31) || 'slots'), 'hex')", secondLoad, "auth"},
 	}
 	for _, c := range cases {
 		var (
