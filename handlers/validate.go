@@ -177,6 +177,17 @@ func parseObject(payload []byte) (map[string]json.RawMessage, *InvalidEventError
 			"payload contains a NUL byte at byte offset %d", i)
 	}
 
+	if json.Valid(payload) {
+		if fields, ok := splitObject(payload); ok {
+			return fields, nil
+		}
+	}
+	return parseObjectTokens(payload)
+}
+
+// parseObjectTokens is the slow path of parseObject, with an exact error for
+// every kind of malformed payload.
+func parseObjectTokens(payload []byte) (map[string]json.RawMessage, *InvalidEventError) {
 	decoder := json.NewDecoder(bytes.NewReader(payload))
 	invalidJSON := func(format string, args ...any) *InvalidEventError {
 		return newInvalid(ReasonInvalidJSON, "", string(payload), format, args...)
@@ -221,6 +232,90 @@ func parseObject(payload []byte) (map[string]json.RawMessage, *InvalidEventError
 		return nil, invalidJSON("trailing data after the JSON object at byte offset %d", decoder.InputOffset())
 	}
 	return fields, nil
+}
+
+// splitObject is the fast path of parseObject for a payload that json.Valid
+// accepted: it splits a top-level object into its keys and raw values in one
+// pass. ok is false when the payload is not an object, has a duplicate key or
+// a key with escapes, so that the token-based path reports the error.
+func splitObject(payload []byte) (map[string]json.RawMessage, bool) {
+	i := skipSpace(payload, 0)
+	if i >= len(payload) || payload[i] != '{' {
+		return nil, false
+	}
+	fields := make(map[string]json.RawMessage, 12)
+	i = skipSpace(payload, i+1)
+	if payload[i] == '}' {
+		return fields, true
+	}
+	for {
+		keyEnd := stringEnd(payload, i)
+		key := payload[i+1 : keyEnd-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return nil, false
+		}
+		i = skipSpace(payload, keyEnd)
+		i = skipSpace(payload, i+1) // past the colon
+		valueEnd := valueEnd(payload, i)
+		if _, duplicate := fields[string(key)]; duplicate {
+			return nil, false
+		}
+		fields[string(key)] = payload[i:valueEnd:valueEnd]
+		i = skipSpace(payload, valueEnd)
+		if payload[i] == '}' {
+			return fields, true
+		}
+		i = skipSpace(payload, i+1) // past the comma
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the closing quote of the string that
+// starts at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// valueEnd returns the index after the JSON value that starts at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		i++
+	}
+	return i
 }
 
 func invalidUTF8Offset(payload []byte) int {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -651,4 +652,31 @@ func requireValidEvent(t *testing.T, event Event, expected Kind) {
 		require.True(t, ok, "currency %q", event.Currency)
 		require.False(t, event.AmountReporting.IsNegative())
 	}
+}
+
+// FuzzSplitObject checks that the fast path of parseObject returns exactly
+// what the token-based path returns for every payload it accepts.
+func FuzzSplitObject(f *testing.F) {
+	for _, tc := range validCases {
+		f.Add([]byte(tc.payload))
+	}
+	f.Add([]byte(`{"a": {"b": [1, "}", {"c": "\""}]}, "d" : "e\\"}`))
+	f.Add([]byte(`{"a":1,"a":2}`))
+	f.Add([]byte(` { } `))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		// parseObject rejects invalid UTF-8 before either path runs.
+		if !utf8.Valid(payload) || !json.Valid(payload) {
+			return
+		}
+		fast, ok := splitObject(payload)
+		if !ok {
+			return
+		}
+		slow, invalid := parseObjectTokens(payload)
+		require.Nil(t, invalid, "token path rejected what the fast path accepted: %q", payload)
+		require.Equal(t, len(slow), len(fast))
+		for k, v := range slow {
+			require.Equal(t, string(v), string(fast[k]), "key %q", k)
+		}
+	})
 }
