@@ -82,7 +82,7 @@ type Processor struct {
 	submitted map[windows.PartitionKey]int64
 	hwm       map[windows.PartitionKey]int64
 	assigned  map[windows.PartitionKey]bool
-	changes   []assignment
+	added     []windows.PartitionKey
 
 	batch        []handlers.Record
 	batchStarted time.Time
@@ -477,26 +477,27 @@ func (p *Processor) position(key windows.PartitionKey) (int64, bool) {
 	return next, ok
 }
 
-// assign records newly claimed partitions and their log ends. The watermark
-// tracker learns of them at the next tick.
+// assign records partitions of the input topics and their log ends. The
+// watermark tracker learns of them at the next tick.
+//
+// Every partition of every input topic counts, whether or not its group
+// member has its claim yet: watermill-kafka joins the group once per topic,
+// so the members of the three topics get their partitions at different
+// moments. A partition with unread records is never idle, so it holds the
+// watermark back until it is read. A revoked partition keeps counting too,
+// because one instance owns every partition and gets it back at the next
+// rebalance.
 func (p *Processor) assign(ends map[windows.PartitionKey]int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for key, end := range ends {
-		p.assigned[key] = true
-		p.hwm[key] = end
-		p.changes = append(p.changes, assignment{key: key, assigned: true})
-	}
-}
-
-// revoke records partitions that this member no longer owns.
-func (p *Processor) revoke(keys []windows.PartitionKey) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, key := range keys {
-		delete(p.assigned, key)
-		p.metrics.lag.DeleteLabelValues(key.Topic, fmt.Sprint(key.Partition))
-		p.changes = append(p.changes, assignment{key: key})
+		if end > p.hwm[key] {
+			p.hwm[key] = end
+		}
+		if !p.assigned[key] {
+			p.assigned[key] = true
+			p.added = append(p.added, key)
+		}
 	}
 }
 
@@ -506,27 +507,18 @@ func (p *Processor) setHighWaterMark(key windows.PartitionKey, hwm int64) {
 	p.hwm[key] = hwm
 }
 
-// applyAssignments hands assignment changes to the watermark tracker, which
-// only the processor goroutine touches.
+// applyAssignments hands newly tracked partitions to the watermark tracker,
+// which only the processor goroutine touches.
 func (p *Processor) applyAssignments() {
 	p.mu.Lock()
-	changes := p.changes
-	p.changes = nil
+	added := p.added
+	p.added = nil
 	p.mu.Unlock()
 
 	now := p.now()
-	for _, c := range changes {
-		if c.assigned {
-			p.st.Watermarks.Assign(c.key, now)
-		} else {
-			p.st.Watermarks.Revoke(c.key)
-		}
+	for _, key := range added {
+		p.st.Watermarks.Assign(key, now)
 	}
-}
-
-type assignment struct {
-	key      windows.PartitionKey
-	assigned bool
 }
 
 // asOf returns the time up to which every stored batch is folded: now, or

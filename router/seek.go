@@ -1,6 +1,8 @@
 package router
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -67,14 +69,11 @@ func (h *seekingHandler) Setup(sess sarama.ConsumerGroupSession) error {
 }
 
 func (h *seekingHandler) Cleanup(sess sarama.ConsumerGroupSession) error {
-	var revoked []windows.PartitionKey
-	for topic, partitions := range sess.Claims() {
-		for _, partition := range partitions {
-			revoked = append(revoked, windows.PartitionKey{Topic: topic, Partition: partition})
-		}
+	count := 0
+	for _, partitions := range sess.Claims() {
+		count += len(partitions)
 	}
-	h.t.p.revoke(revoked)
-	h.t.logger.Info("partitions revoked", "count", len(revoked), "generation", sess.GenerationID())
+	h.t.logger.Info("partitions revoked", "count", count, "generation", sess.GenerationID())
 	return h.inner.Cleanup(sess)
 }
 
@@ -130,4 +129,56 @@ func (t *offsetTracer) target(key windows.PartitionKey) (target, end int64, err 
 		return end, end, nil
 	}
 	return next, end, nil
+}
+
+// logEndRefreshInterval is how often the log end of every input partition is
+// read, for the lag of partitions whose claim has not started yet.
+const logEndRefreshInterval = time.Second
+
+// trackLogEnds registers every partition of the input topics with the
+// processor and refreshes their log ends until ctx ends. A topic that does
+// not exist yet is picked up once it does.
+func (t *offsetTracer) trackLogEnds(ctx context.Context, topics []string) {
+	ticker := time.NewTicker(logEndRefreshInterval)
+	defer ticker.Stop()
+	failing := false
+	for {
+		ends, err := t.logEnds(topics)
+		switch {
+		case err != nil && !failing:
+			t.logger.Warn("reading log ends failed; lag and idle partitions may be out of date until it works again", "error", err)
+			failing = true
+		case err == nil && failing:
+			t.logger.Info("reading log ends works again")
+			failing = false
+		}
+		t.p.assign(ends)
+
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+func (t *offsetTracer) logEnds(topics []string) (map[windows.PartitionKey]int64, error) {
+	ends := make(map[windows.PartitionKey]int64)
+	var firstErr error
+	for _, topic := range topics {
+		partitions, err := t.client.Partitions(topic)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("listing partitions of %s: %w", topic, err))
+			continue
+		}
+		for _, partition := range partitions {
+			end, err := t.client.GetOffset(topic, partition, sarama.OffsetNewest)
+			if err != nil {
+				firstErr = cmp.Or(firstErr, fmt.Errorf("reading log end of %s/%d: %w", topic, partition, err))
+				continue
+			}
+			ends[windows.PartitionKey{Topic: topic, Partition: partition}] = end
+		}
+	}
+	return ends, firstErr
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -45,6 +46,7 @@ type Service struct {
 	ckpt      *state.Checkpointer
 	admin     sarama.Client
 	router    *message.Router
+	tracer    *offsetTracer
 	listener  net.Listener
 	resumed   bool
 }
@@ -146,6 +148,7 @@ func (s *Service) connectKafka(ctx context.Context) error {
 
 func (s *Service) buildRouter(ctx context.Context) error {
 	kcfg := s.cfg.Kafka
+	s.tracer = &offsetTracer{p: s.processor, client: s.admin, logger: s.logger}
 
 	wmLogger := watermill.NewSlogLoggerWithLevelMapping(s.logger.With("component", "watermill"), map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug,
@@ -223,12 +226,21 @@ func (s *Service) newSubscriber(topic string, logger watermill.LoggerAdapter) (*
 		ConsumerGroup:         kcfg.ConsumerGroup,
 		NackResendSleep:       time.Second,
 		ReconnectRetrySleep:   time.Second,
-		Tracer:                &offsetTracer{p: s.processor, client: s.admin, logger: s.logger},
+		Tracer:                s.tracer,
 	}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kafka subscriber of %s: %w", topic, err)
 	}
 	return subscriber, nil
+}
+
+func (s *Service) topicNames() []string {
+	var topics []string
+	for topic := range s.cfg.Topics() {
+		topics = append(topics, topic)
+	}
+	sort.Strings(topics)
+	return topics
 }
 
 // Processor returns the processor, for progress reports.
@@ -280,6 +292,10 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	})
 	group.Go(func() error { return s.router.Run(gctx) })
+	group.Go(func() error {
+		s.tracer.trackLogEnds(gctx, s.topicNames())
+		return nil
+	})
 	group.Go(func() error {
 		<-gctx.Done()
 		return s.shutdown(server, stopProcessor)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -20,10 +21,10 @@ const formatVersion = 1
 var (
 	keyMeta       = []byte("meta")
 	keyOffsets    = []byte("offsets")
-	keyWindows    = []byte("windows")
 	keyWatermarks = []byte("watermarks")
 	keyPending    = []byte("pending")
 	prefixUser    = []byte("user/")
+	prefixWindow  = []byte("window/")
 )
 
 // ErrGroupMismatch is returned by Load when the checkpoint was written for
@@ -126,7 +127,7 @@ func (c *Checkpointer) loadInto(txn *badger.Txn, s *State, specs []windows.Spec)
 		s.Offsets[windows.PartitionKey{Topic: o.Topic, Partition: o.Partition}] = o.Next
 	}
 
-	if _, err := readJSON(txn, keyWindows, s.Windows); err != nil {
+	if err := loadWindows(txn, s.Windows); err != nil {
 		return err
 	}
 	s.Windows.SetSpecs(specs)
@@ -183,8 +184,8 @@ func (c *Checkpointer) Save(s *State, now time.Time) error {
 				return fmt.Errorf("user %q: %w", uid, err)
 			}
 		}
-		if err := writeJSON(txn, keyWindows, s.Windows); err != nil {
-			return fmt.Errorf("windows: %w", err)
+		if err := saveWindows(txn, s.Windows); err != nil {
+			return err
 		}
 		if err := writeJSON(txn, keyWatermarks, s.Watermarks.Snapshot()); err != nil {
 			return fmt.Errorf("watermarks: %w", err)
@@ -206,7 +207,59 @@ func (c *Checkpointer) Save(s *State, now time.Time) error {
 	}
 	c.seq = meta.Seq
 	clear(s.dirtyCheckpoint)
+	s.Windows.ClearChanges()
 	return nil
+}
+
+// saveWindows writes the windows changed since the last checkpoint, one key
+// each, and deletes the keys of dropped windows.
+func saveWindows(txn *badger.Txn, m *windows.Manager) error {
+	changed, dropped, err := m.Changes()
+	if err != nil {
+		return err
+	}
+	for key, data := range changed {
+		if err := txn.Set(windowKey(key), data); err != nil {
+			return fmt.Errorf("window %s %s: %w", key.Spec, key.Start.Format(time.RFC3339Nano), err)
+		}
+	}
+	for _, key := range dropped {
+		if err := txn.Delete(windowKey(key)); err != nil {
+			return fmt.Errorf("window %s %s: %w", key.Spec, key.Start.Format(time.RFC3339Nano), err)
+		}
+	}
+	return nil
+}
+
+func loadWindows(txn *badger.Txn, m *windows.Manager) error {
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: prefixWindow})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		key, err := parseWindowKey(item.Key())
+		if err != nil {
+			return err
+		}
+		if err := item.Value(func(v []byte) error { return m.RestoreWindow(key, v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// windowKey is window/<spec>/<start in UTC RFC 3339>. Spec names contain no
+// slash.
+func windowKey(key windows.WindowKey) []byte {
+	return []byte(string(prefixWindow) + key.Spec + "/" + key.Start.UTC().Format(time.RFC3339Nano))
+}
+
+func parseWindowKey(raw []byte) (windows.WindowKey, error) {
+	spec, start, ok := strings.Cut(string(raw[len(prefixWindow):]), "/")
+	t, err := time.Parse(time.RFC3339Nano, start)
+	if !ok || err != nil {
+		return windows.WindowKey{}, fmt.Errorf("invalid window key %q", raw)
+	}
+	return windows.WindowKey{Spec: spec, Start: t.UTC()}, nil
 }
 
 // Reset deletes every checkpoint key, leaving an empty database.

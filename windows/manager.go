@@ -78,12 +78,21 @@ type Manager struct {
 	specs []Spec
 	// windows maps a spec name and a window start in UTC to the window.
 	windows map[string]map[time.Time]*window
+	// changes records the windows changed (true) or dropped (false) since
+	// the last ClearChanges, for incremental checkpoints.
+	changes map[WindowKey]bool
+}
+
+// WindowKey identifies one window of one spec.
+type WindowKey struct {
+	Spec  string
+	Start time.Time
 }
 
 // NewManager returns a Manager without windows for specs. Spec names must be
 // unique, as ValidateSpecs ensures.
 func NewManager(specs []Spec) *Manager {
-	m := &Manager{windows: make(map[string]map[time.Time]*window)}
+	m := &Manager{windows: make(map[string]map[time.Time]*window), changes: make(map[WindowKey]bool)}
 	m.SetSpecs(specs)
 	return m
 }
@@ -97,6 +106,9 @@ func (m *Manager) SetSpecs(specs []Spec) {
 	if m.windows == nil {
 		m.windows = make(map[string]map[time.Time]*window)
 	}
+	if m.changes == nil {
+		m.changes = make(map[WindowKey]bool)
+	}
 
 	specsByName := make(map[string]Spec, len(specs))
 	for _, spec := range specs {
@@ -106,6 +118,9 @@ func (m *Manager) SetSpecs(specs []Spec) {
 	for name, byStart := range m.windows {
 		spec, ok := specsByName[name]
 		if !ok {
+			for start := range byStart {
+				m.changes[WindowKey{name, start}] = false
+			}
 			delete(m.windows, name)
 			continue
 		}
@@ -114,6 +129,7 @@ func (m *Manager) SetSpecs(specs []Spec) {
 			assignedStart, assignedEnd := spec.Assign(start)
 			if !assignedStart.Equal(w.Start) || !assignedEnd.Equal(w.End) {
 				delete(byStart, start)
+				m.changes[WindowKey{name, start}] = false
 			}
 		}
 	}
@@ -134,6 +150,7 @@ func (m *Manager) Add(eventTime time.Time, c Contribution, watermark time.Time) 
 		w := m.window(spec.Name, start, end)
 		w.Apps.add(c)
 		w.Changed = true
+		m.changes[WindowKey{spec.Name, start}] = true
 	}
 	return late
 }
@@ -166,26 +183,80 @@ func (m *Manager) Advance(watermark, now time.Time) []Emission {
 
 func (m *Manager) advanceSpec(spec Spec, watermark, now time.Time, emissions []Emission) []Emission {
 	byStart := m.windows[spec.Name]
-	for _, start := range slices.SortedFunc(maps.Keys(byStart), time.Time.Compare) {
+	var due []time.Time
+	for start, w := range byStart {
+		if w.Revision > 0 || !watermark.Before(w.End) || w.Changed {
+			due = append(due, start)
+		}
+	}
+	slices.SortFunc(due, time.Time.Compare)
+
+	for _, start := range due {
 		w := byStart[start]
+		key := WindowKey{spec.Name, start}
 
 		// A window that fired final stays final even if a caller passes an
 		// earlier watermark later.
 		if w.Revision > 0 || !watermark.Before(w.End) {
 			if w.Revision == 0 || w.Changed {
 				emissions = append(emissions, w.emit(spec.Name, now, true))
+				m.changes[key] = true
 			}
 			if !watermark.Before(w.End.Add(spec.AllowedLateness)) {
 				delete(byStart, start)
+				m.changes[key] = false
 			}
 			continue
 		}
 
 		if w.Changed && (!w.Emitted || now.Sub(w.LastEmission) >= spec.EmitInterval) {
 			emissions = append(emissions, w.emit(spec.Name, now, false))
+			m.changes[key] = true
 		}
 	}
 	return emissions
+}
+
+// Changes returns, encoded as JSON, the windows changed since the last
+// ClearChanges, and the keys of the windows dropped since then. A caller
+// writes them to a checkpoint and then calls ClearChanges.
+func (m *Manager) Changes() (changed map[WindowKey][]byte, dropped []WindowKey, err error) {
+	changed = make(map[WindowKey][]byte)
+	for key, exists := range m.changes {
+		if !exists {
+			dropped = append(dropped, key)
+			continue
+		}
+		data, err := json.Marshal(m.windows[key.Spec][key.Start])
+		if err != nil {
+			return nil, nil, fmt.Errorf("encoding window %s %s: %w", key.Spec, key.Start.Format(time.RFC3339Nano), err)
+		}
+		changed[key] = data
+	}
+	return changed, dropped, nil
+}
+
+// ClearChanges forgets the changes that Changes returned.
+func (m *Manager) ClearChanges() { clear(m.changes) }
+
+// RestoreWindow adds a window encoded by Changes, when loading a checkpoint.
+// Call SetSpecs after the last one.
+func (m *Manager) RestoreWindow(key WindowKey, data []byte) error {
+	var w window
+	if err := json.Unmarshal(data, &w); err != nil {
+		return fmt.Errorf("decoding window %s %s: %w", key.Spec, key.Start.Format(time.RFC3339Nano), err)
+	}
+	byStart, err := indexWindows(key.Spec, []*window{&w})
+	if err != nil {
+		return err
+	}
+	if m.windows[key.Spec] == nil {
+		m.windows[key.Spec] = make(map[time.Time]*window)
+	}
+	for start, restored := range byStart {
+		m.windows[key.Spec][start] = restored
+	}
+	return nil
 }
 
 // OpenWindows returns the number of windows held in state. It includes the
