@@ -56,9 +56,9 @@ type offsetEntry struct {
 
 // Checkpointer writes State to a Badger database and reads it back.
 //
-// A checkpoint is one Badger transaction holding the users changed since the
-// previous checkpoint, the whole window state, the watermarks and the
-// offsets, so after a crash the database holds either the previous or the
+// A checkpoint is one Badger transaction holding the users and the windows
+// changed since the previous checkpoint, the watermarks, the work waiting for
+// MySQL and the offsets, so after a crash the database holds either the previous or the
 // new checkpoint, never a mix. The caller bounds the size of a transaction by
 // checkpointing after at most processor.checkpoint_max_dirty_users changed
 // users.

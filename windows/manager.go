@@ -236,7 +236,7 @@ func (m *Manager) Changes() (changed map[WindowKey][]byte, dropped []WindowKey, 
 	return changed, dropped, nil
 }
 
-// ClearChanges forgets the changes that Changes returned.
+// ClearChanges discards the record of changes that Changes returned.
 func (m *Manager) ClearChanges() { clear(m.changes) }
 
 // RestoreWindow adds a window encoded by Changes, when loading a checkpoint.
