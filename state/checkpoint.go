@@ -62,6 +62,11 @@ type offsetEntry struct {
 // new checkpoint, never a mix. The caller bounds the size of a transaction by
 // checkpointing after at most processor.checkpoint_max_dirty_users changed
 // users.
+//
+// NOTE: the number of changed windows is not bounded that way. A transaction
+// larger than Badger's limit (about 19 MB with the 128 MB memtable set here)
+// fails with badger.ErrTxnTooBig on every retry; the demo's largest commit,
+// some 23,000 minute windows, stays well below it.
 type Checkpointer struct {
 	db    *badger.DB
 	dir   string
