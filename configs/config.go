@@ -141,7 +141,7 @@ func Load(path string, environ []string) (*Config, error) {
 
 	var cfg Config
 	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
-		return nil, fmt.Errorf("decoding configuration: %w", err)
+		return nil, fmt.Errorf("decoding configuration: %w (durations are written like 500ms, 5s or 2m, counts as whole numbers)", err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -166,7 +167,7 @@ func publish(ctx context.Context, cfg Config, base *configs.Config, start time.T
 	defer pub.Close()
 
 	if len(cfg.Files) > 0 {
-		fmt.Fprintf(cfg.Out, "publishing %d files\n", len(cfg.Files))
+		fmt.Fprintf(cfg.Out, "publishing %s\n", strings.Join(cfg.Files, ", "))
 		return pub.PublishFiles(ctx, cfg.Files...)
 	}
 	fmt.Fprintf(cfg.Out, "publishing %d generated events (seed %d)\n", cfg.Generator.Events, cfg.Generator.Seed)

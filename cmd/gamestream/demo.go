@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,6 +35,11 @@ the input is drained and every window is final, and prints a summary.`,
 			files := args
 			if len(files) == 0 && !generate {
 				files = demo.SharedDataFiles(sharedDataDir)
+			}
+			for _, f := range files {
+				if _, err := os.Stat(f); err != nil {
+					return fmt.Errorf("reading input file: %w", err)
+				}
 			}
 			cfg.Watermark.IdleTimeout = idle
 			cfg.Processor.CommitInterval = 500 * time.Millisecond

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"net/url"
+
 	"fmt"
+	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/spf13/cobra"
 
@@ -61,7 +64,9 @@ Exit status: 0 when no differences remain, 2 when differences remain (after
 			}
 			result, err := reconcile.Run(cmd.Context(), run)
 			if err != nil {
-				return err
+				return fmt.Errorf("%w\n(compared PostgreSQL %s with MySQL %s: set postgres.dsn and mysql.dsn, or "+
+					"GAMESTREAM_POSTGRES_DSN and GAMESTREAM_MYSQL_DSN, to the processor's databases; "+
+					"`gamestream migrate` creates missing tables)", err, redactURL(cfg.Postgres.DSN), redactMySQL(cfg.MySQL.DSN))
 			}
 			result.Print(out)
 
@@ -83,4 +88,22 @@ Exit status: 0 when no differences remain, 2 when differences remain (after
 		"write the recomputed values over differing MySQL rows and delete rows without events, then compare again")
 	cmd.Flags().IntVar(&examples, "examples", reconcile.DefaultExamples, "number of differing rows to print per table")
 	return cmd
+}
+
+func redactURL(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil {
+		return u.Redacted()
+	}
+	return "(unparsable DSN)"
+}
+
+func redactMySQL(dsn string) string {
+	cfg, err := gomysql.ParseDSN(dsn)
+	if err != nil {
+		return "(unparsable DSN)"
+	}
+	if cfg.Passwd != "" {
+		cfg.Passwd = "xxxxx"
+	}
+	return cfg.FormatDSN()
 }
