@@ -26,8 +26,8 @@ const (
 )
 
 // Record is one consumed Kafka record as handed to the processor. Event is
-// nil for a record that went to the dead-letter topic: it only tells the
-// processor that its offset is done.
+// nil for a record that went to the dead-letter topic, which only marks its
+// offset as done.
 type Record struct {
 	Source Source
 	Event  *Event

@@ -48,10 +48,10 @@ type ProcessorConfig struct {
 // never shows state that a restart could lose.
 //
 // On restart the consumer seeks every partition to the checkpointed offset.
-// Records re-read after it are inserted idempotently, and an event is folded
-// only when the vault's row for its msg_id was read from the same topic,
-// partition and offset, so re-reads and producer duplicates are never counted
-// twice and the first stored copy wins.
+// Records re-read after it are inserted idempotently. An event is folded only
+// when the vault's row for its msg_id was read from the same topic, partition
+// and offset. So re-reads and producer duplicates are never counted twice,
+// and the first stored copy wins.
 type Processor struct {
 	cfg      ProcessorConfig
 	in       chan handlers.Record

@@ -211,8 +211,8 @@ func (s *Service) buildRouter(ctx context.Context) error {
 
 // newSubscriber returns the subscriber of one topic. watermill-kafka joins
 // the consumer group once per subscribed topic, so each topic gets its own
-// member; with static membership each needs its own instance id, which is
-// kafka.instance_id followed by the topic.
+// member. With static membership each member needs its own instance id,
+// which is kafka.instance_id followed by the topic.
 func (s *Service) newSubscriber(topic string, logger watermill.LoggerAdapter) (*kafka.Subscriber, error) {
 	kcfg := s.cfg.Kafka
 	sc := subscriberConfig(kcfg)
