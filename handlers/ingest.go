@@ -40,7 +40,7 @@ type Sink interface {
 }
 
 // Ingest is the Watermill handler of every input topic. It decodes and
-// validates each message; a valid event goes to the Sink, an invalid one is
+// validates each message. A valid event goes to the Sink. An invalid one is
 // published to the dead-letter topic first and then reported to the Sink as
 // done. The message is acknowledged only after that, so a message whose
 // dead-letter publish fails is retried and never lost.

@@ -13,7 +13,7 @@ import (
 
 // commit checkpoints the state to Badger and then writes the changed
 // profiles and the queued window reports to MySQL and the vault. A failed
-// checkpoint skips the flush, and a failed flush keeps its rows queued; both
+// checkpoint skips the flush, and a failed flush keeps its rows queued. Both
 // are retried with backoff at later ticks while processing goes on. With
 // final set it retries until ctx ends instead, for shutdown.
 func (p *Processor) commit(ctx context.Context, final bool) error {

@@ -21,12 +21,13 @@ import (
 // ErrGroupActive is returned by Replay while the consumer group has members.
 var ErrGroupActive = errors.New("consumer group has active members")
 
-// Replay rebuilds the state from the start of the log: it refuses while any
-// member of the consumer group is running, clears the checkpoint, moves the
-// group's committed Kafka offsets to the log start, and runs the processor
-// until it has caught up and written every profile and report to MySQL.
-// Events stay in PostgreSQL; each is folded again from the position it was
-// stored from, so MySQL ends with the same values as before the replay.
+// Replay rebuilds the state from the start of the log. It refuses while any
+// member of the consumer group is running. Otherwise it clears the
+// checkpoint, moves the group's committed Kafka offsets to the log start and
+// runs the processor until it has caught up and written every profile and
+// report to MySQL. Events stay in PostgreSQL, and each is folded again from
+// the position it was stored from, so MySQL ends with the same values as
+// before the replay.
 func Replay(ctx context.Context, cfg *configs.Config, logger *slog.Logger, out io.Writer) error {
 	specs, err := windows.ValidateSpecs(cfg.Windows)
 	if err != nil {

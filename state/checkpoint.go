@@ -56,10 +56,10 @@ type offsetEntry struct {
 
 // Checkpointer writes State to a Badger database and reads it back.
 //
-// A checkpoint is one Badger transaction holding the users and the windows
-// changed since the previous checkpoint, the watermarks, the work waiting for
-// MySQL and the offsets, so after a crash the database holds either the previous or the
-// new checkpoint, never a mix. The caller bounds the size of a transaction by
+// A checkpoint is one Badger transaction. It contains the users and the
+// windows changed since the previous checkpoint, the watermarks, the work
+// waiting for MySQL and the offsets. After a crash the database therefore
+// holds either the previous or the new checkpoint, never a mix. The caller bounds the size of a transaction by
 // checkpointing after at most processor.checkpoint_max_dirty_users changed
 // users.
 //

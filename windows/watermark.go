@@ -124,10 +124,10 @@ func (w *Watermarks) Advance(now time.Time) time.Time {
 
 // activeMinimum returns the earliest of the maximum event times of the
 // assigned partitions that are not idle, or now when all of them are idle.
-// ok is false when a partition that is not idle has no event yet, and when
-// every partition is idle but none has ever had an event: a processor that
-// starts before its input arrives must not move to the wall clock, or the
-// older events that follow would all be late.
+// ok is false when a partition that is not idle has no event yet. It is also
+// false when every partition is idle but none has ever had an event, because
+// a processor that starts before its input arrives must not move to the wall
+// clock, or the older events that follow would all be late.
 func (w *Watermarks) activeMinimum(now time.Time) (minimum time.Time, ok bool) {
 	anyActive := false
 	for _, state := range w.partitions {
