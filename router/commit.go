@@ -53,6 +53,9 @@ func (p *Processor) commitOnce(ctx context.Context) error {
 			return nil
 		}
 		p.st.Rebuilding = false
+		for _, e := range p.st.Windows.EmitChanged(now) {
+			p.st.Queue(e)
+		}
 		p.st.MarkAllForFlush()
 		p.logger.Info("state rebuilt from the log; writing every profile and report to MySQL", "users", len(p.st.Users))
 		if err := p.ckpt.Save(p.st, now); err != nil {

@@ -291,6 +291,13 @@ func (p *Processor) tick(ctx context.Context, force bool) error {
 	for _, e := range p.st.Windows.Advance(watermark, now) {
 		p.st.Queue(e)
 	}
+	if force {
+		// The last flush before shutdown carries every change, so MySQL
+		// matches the checkpoint even for windows within their emit interval.
+		for _, e := range p.st.Windows.EmitChanged(now) {
+			p.st.Queue(e)
+		}
+	}
 
 	due := now.Sub(p.lastCommit) >= p.cfg.CommitInterval ||
 		p.st.DirtyForCheckpoint() >= p.cfg.CheckpointMaxDirtyUsers

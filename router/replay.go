@@ -14,33 +14,71 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gamestream/gamestream/configs"
-	"github.com/gamestream/gamestream/state"
+	"github.com/gamestream/gamestream/stores/postgres"
 	"github.com/gamestream/gamestream/windows"
 )
 
 // ErrGroupActive is returned by Replay while the consumer group has members.
 var ErrGroupActive = errors.New("consumer group has active members")
 
-// Replay rebuilds the state from the start of the log. It refuses while any
-// member of the consumer group is running. Otherwise it clears the
-// checkpoint, moves the group's committed Kafka offsets to the log start and
-// runs the processor until it has caught up and written every profile and
-// report to MySQL. Events stay in PostgreSQL, and each is folded again from
-// the position it was stored from, so MySQL ends with the same values as
-// before the replay.
-func Replay(ctx context.Context, cfg *configs.Config, logger *slog.Logger, out io.Writer) error {
+// Replay rebuilds the state from the log and runs the processor until it
+// has caught up and written every profile and report to MySQL. It refuses
+// while any member of the consumer group is running.
+//
+// With a zero from it starts every input partition at its log start. With a
+// from time it starts each at its first record with a Kafka timestamp at or
+// after from. Either way the state begins as it was at those offsets: the
+// events stored in PostgreSQL from below them are folded back from the
+// satellites, so a replay from a time, or from a log start that retention
+// has moved, still counts every stored event. The group's committed offsets
+// move to the same offsets. Each event read again is folded only from the
+// position it was stored from, so MySQL ends with the same values as before
+// the replay.
+func Replay(ctx context.Context, cfg *configs.Config, from time.Time, logger *slog.Logger, out io.Writer) error {
 	specs, err := windows.ValidateSpecs(cfg.Windows)
 	if err != nil {
 		return err
 	}
-	if err := resetGroup(ctx, cfg); err != nil {
+	client, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
+	if err != nil {
 		return err
 	}
-	if err := resetState(cfg, specs, logger); err != nil {
+	defer client.Close()
+	admin := kadm.NewClient(client)
+	if err := refuseActiveGroup(ctx, admin, cfg.Kafka.ConsumerGroup); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "state in %s cleared; consumer group %s moved to the log start; rebuilding\n",
-		cfg.State.Dir, cfg.Kafka.ConsumerGroup)
+
+	if err := postgres.Migrate(ctx, cfg.Postgres.DSN); err != nil {
+		return err
+	}
+	vault, err := postgres.Open(ctx, cfg.Postgres.DSN, postgres.WithReportingCurrency(cfg.Events.ReportingCurrency))
+	if err != nil {
+		return err
+	}
+	defer vault.Close()
+
+	starts, err := replayStarts(ctx, admin, vault, cfg, from)
+	if err != nil {
+		return err
+	}
+	rw, err := rewind(ctx, vault, cfg, specs, starts)
+	if err != nil {
+		return err
+	}
+	if err := saveRewound(cfg, rw.state, logger); err != nil {
+		return err
+	}
+	if err := commitGroupOffsets(ctx, admin, cfg.Kafka.ConsumerGroup, starts); err != nil {
+		return err
+	}
+	var toRead int64
+	for _, span := range rw.spans {
+		toRead += span.From
+	}
+	fmt.Fprintf(out, "consumer group %s moved to %s; state in %s rebuilt from %d events stored below those offsets; "+
+		"%d stored events to read again, and any newer records; rebuilding\n",
+		cfg.Kafka.ConsumerGroup, describeStart(from), cfg.State.Dir, rw.folded, toRead)
 
 	svc, err := NewService(ctx, cfg, logger)
 	if err != nil {
@@ -64,6 +102,13 @@ func Replay(ctx context.Context, cfg *configs.Config, logger *slog.Logger, out i
 	}
 	fmt.Fprintf(out, "replay finished in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+func describeStart(from time.Time) string {
+	if from.IsZero() {
+		return "the log start"
+	}
+	return "the first records at or after " + from.UTC().Format(time.RFC3339Nano)
 }
 
 func waitCaughtUp(ctx context.Context, p *Processor, out io.Writer, start time.Time, done <-chan error) error {
@@ -94,32 +139,9 @@ func waitCaughtUp(ctx context.Context, p *Processor, out io.Writer, start time.T
 	}
 }
 
-func resetState(cfg *configs.Config, specs []windows.Spec, logger *slog.Logger) error {
-	ckpt, err := state.OpenCheckpointer(cfg.State.Dir, cfg.Kafka.ConsumerGroup, logger)
-	if err != nil {
-		return err
-	}
-	defer ckpt.Close()
-	if err := ckpt.Reset(); err != nil {
-		return err
-	}
-	st := state.New(specs, cfg.Watermark.OutOfOrderness, cfg.Watermark.IdleTimeout)
-	st.Rebuilding = true
-	return ckpt.Save(st, time.Now())
-}
-
-// resetGroup refuses while the group has members and otherwise commits the
-// log start of every input partition as the group's offset, so Kafka tools
-// show the replay's lag.
-func resetGroup(ctx context.Context, cfg *configs.Config) error {
-	client, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	admin := kadm.NewClient(client)
-
-	group := cfg.Kafka.ConsumerGroup
+// refuseActiveGroup returns ErrGroupActive, naming the members, while the
+// consumer group has any.
+func refuseActiveGroup(ctx context.Context, admin *kadm.Client, group string) error {
 	described, err := admin.DescribeGroups(ctx, group)
 	if err != nil {
 		return fmt.Errorf("describing consumer group %s: %w", group, err)
@@ -133,23 +155,18 @@ func resetGroup(ctx context.Context, cfg *configs.Config) error {
 		return fmt.Errorf("%w: %s has %d (%s); stop every `gamestream run` of this group, then run replay again",
 			ErrGroupActive, group, len(ids), strings.Join(ids, ", "))
 	}
+	return nil
+}
 
-	var topics []string
-	for topic := range cfg.Topics() {
-		topics = append(topics, topic)
-	}
-	starts, err := admin.ListStartOffsets(ctx, topics...)
-	if err != nil {
-		return fmt.Errorf("listing log starts: %w", err)
-	}
+// commitGroupOffsets commits starts as the group's offsets, so Kafka tools
+// show the replay's lag.
+func commitGroupOffsets(ctx context.Context, admin *kadm.Client, group string, starts map[postgres.TopicPartition]int64) error {
 	offsets := make(kadm.Offsets)
-	starts.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil {
-			offsets.Add(kadm.Offset{Topic: o.Topic, Partition: o.Partition, At: o.Offset, LeaderEpoch: -1})
-		}
-	})
+	for tp, at := range starts {
+		offsets.Add(kadm.Offset{Topic: tp.Topic, Partition: tp.Partition, At: at, LeaderEpoch: -1})
+	}
 	if err := admin.CommitAllOffsets(ctx, group, offsets); err != nil {
-		return fmt.Errorf("moving the offsets of consumer group %s to the log start: %w", group, err)
+		return fmt.Errorf("moving the offsets of consumer group %s: %w", group, err)
 	}
 	return nil
 }

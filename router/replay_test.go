@@ -30,7 +30,7 @@ func TestReplayGivesIdenticalMySQL(t *testing.T) {
 
 	var out bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	require.NoError(t, router.Replay(ctx, env.cfg, logger, &out))
+	require.NoError(t, router.Replay(ctx, env.cfg, time.Time{}, logger, &out))
 	require.Contains(t, out.String(), "replay finished")
 
 	after := dumpMySQL(t, ctx, env.myDSN)
@@ -51,7 +51,7 @@ func TestReplayRefusesActiveGroup(t *testing.T) {
 
 	cfg := *env.cfg
 	cfg.State.Dir = t.TempDir()
-	err := router.Replay(ctx, &cfg, slog.New(slog.DiscardHandler), &bytes.Buffer{})
+	err := router.Replay(ctx, &cfg, time.Time{}, slog.New(slog.DiscardHandler), &bytes.Buffer{})
 	require.Error(t, err)
 	require.True(t, errors.Is(err, router.ErrGroupActive), "error: %v", err)
 	require.Contains(t, err.Error(), env.cfg.Kafka.ConsumerGroup)

@@ -46,6 +46,7 @@ type pendingFlush struct {
 	FinalEmissions []windows.Emission          `json:"final_emissions"`
 	LateEvents     []LateEvent                 `json:"late_events"`
 	Rebuilding     bool                        `json:"rebuilding"`
+	KnownLate      map[string][]string         `json:"known_late,omitempty"`
 }
 
 type offsetEntry struct {
@@ -154,6 +155,7 @@ func (c *Checkpointer) loadInto(txn *badger.Txn, s *State, specs []windows.Spec)
 	s.FinalEmissions = pending.FinalEmissions
 	s.LateEvents = pending.LateEvents
 	s.Rebuilding = pending.Rebuilding
+	s.KnownLate = pending.KnownLate
 
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: prefixUser})
 	defer it.Close()
@@ -178,7 +180,8 @@ func (c *Checkpointer) Save(s *State, now time.Time) error {
 		offsets = append(offsets, offsetEntry{Topic: k.Topic, Partition: k.Partition, Next: next})
 	}
 
-	pending := pendingFlush{Emissions: s.Emissions, FinalEmissions: s.FinalEmissions, LateEvents: s.LateEvents, Rebuilding: s.Rebuilding}
+	pending := pendingFlush{Emissions: s.Emissions, FinalEmissions: s.FinalEmissions, LateEvents: s.LateEvents,
+		Rebuilding: s.Rebuilding, KnownLate: s.KnownLate}
 	for uid := range s.dirtyFlush {
 		pending.Users = append(pending.Users, uid)
 	}
@@ -213,6 +216,54 @@ func (c *Checkpointer) Save(s *State, now time.Time) error {
 	c.seq = meta.Seq
 	clear(s.dirtyCheckpoint)
 	s.Windows.ClearChanges()
+	return nil
+}
+
+// SaveUsers writes the users changed since the last checkpoint in
+// transactions of at most chunk users each and clears them from the record
+// of changes. It works only on a database without a checkpoint, after Reset
+// or on a new directory: the users become part of a checkpoint with the next
+// Save, and a crash before that leaves no checkpoint rather than a mix.
+func (c *Checkpointer) SaveUsers(s *State, chunk int) error {
+	if chunk < 1 {
+		return fmt.Errorf("saving users: chunk %d, want at least 1", chunk)
+	}
+	err := c.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(keyMeta)
+		if err == nil {
+			return errors.New("the database holds a checkpoint")
+		}
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("saving users to %s: %w", c.dir, err)
+	}
+
+	uids := make([]string, 0, len(s.dirtyCheckpoint))
+	for uid := range s.dirtyCheckpoint {
+		uids = append(uids, uid)
+	}
+	for len(uids) > 0 {
+		n := min(chunk, len(uids))
+		err := c.db.Update(func(txn *badger.Txn) error {
+			for _, uid := range uids[:n] {
+				if err := writeJSON(txn, append(append([]byte(nil), prefixUser...), uid...), s.Users[uid]); err != nil {
+					return fmt.Errorf("user %q: %w", uid, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("saving users to %s: %w", c.dir, err)
+		}
+		for _, uid := range uids[:n] {
+			delete(s.dirtyCheckpoint, uid)
+		}
+		uids = uids[n:]
+	}
 	return nil
 }
 

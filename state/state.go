@@ -30,6 +30,11 @@ type State struct {
 	// processor then writes nothing to MySQL until it has caught up, so
 	// dashboards never see the partial totals of a rebuild.
 	Rebuilding bool
+	// KnownLate holds, by LateKey, the specs for which an event still to be
+	// read again was recorded as late before a replay. Fold leaves the event
+	// out of those windows whatever the watermark, so a replay keeps the
+	// decisions already written to the vault, and then forgets the entry.
+	KnownLate map[string][]string
 
 	dirtyCheckpoint map[string]struct{}
 	dirtyFlush      map[string]struct{}
@@ -63,11 +68,41 @@ func (s *State) Fold(e *handlers.Event, src handlers.Source, now time.Time) (lat
 
 	key := windows.PartitionKey{Topic: src.Topic, Partition: src.Partition}
 	s.Watermarks.Observe(key, e.Time, now)
-	late = s.Windows.Add(e.Time, contribution(e), s.Watermarks.Current())
+	var known []string
+	if len(s.KnownLate) > 0 {
+		lk := LateKey(e.Kind, e.MsgID)
+		known = s.KnownLate[lk]
+		delete(s.KnownLate, lk)
+	}
+	late = s.Windows.AddSkipping(e.Time, contribution(e), s.Watermarks.Current(), known)
 	for _, spec := range late {
 		s.LateEvents = append(s.LateEvents, LateEvent{Kind: e.Kind, MsgID: e.MsgID, Spec: spec, Time: e.Time})
 	}
 	return late
+}
+
+// Refold applies an event read back from the vault while the state is
+// rebuilt as of given offsets. It updates the user and the highest event time
+// of the partition, and applies the event to the window of every spec not
+// named in skip, whatever the watermark. The user is marked for the next
+// checkpoint but not for a flush: a rebuilt state writes every user to MySQL
+// once it has caught up.
+func (s *State) Refold(e *handlers.Event, src handlers.Source, skip []string) {
+	u, ok := s.Users[e.UID]
+	if !ok {
+		u = &User{}
+		s.Users[e.UID] = u
+	}
+	u.Apply(e)
+	s.dirtyCheckpoint[e.UID] = struct{}{}
+
+	s.Watermarks.Observe(windows.PartitionKey{Topic: src.Topic, Partition: src.Partition}, e.Time, time.Time{})
+	s.Windows.AddSkipping(e.Time, contribution(e), time.Time{}, skip)
+}
+
+// LateKey is the key of an event in KnownLate.
+func LateKey(kind handlers.Kind, msgID string) string {
+	return string(kind) + "/" + msgID
 }
 
 // LateEvent is an event that the window spec Spec did not apply.

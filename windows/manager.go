@@ -140,7 +140,16 @@ func (m *Manager) SetSpecs(specs []Spec) {
 // already passed its allowed lateness, in spec order. c is not applied to
 // those windows.
 func (m *Manager) Add(eventTime time.Time, c Contribution, watermark time.Time) (late []string) {
+	return m.AddSkipping(eventTime, c, watermark, nil)
+}
+
+// AddSkipping is Add, except that c is not applied to the windows of the
+// specs named in skip, and those specs are not reported as late.
+func (m *Manager) AddSkipping(eventTime time.Time, c Contribution, watermark time.Time, skip []string) (late []string) {
 	for _, spec := range m.specs {
+		if slices.Contains(skip, spec.Name) {
+			continue
+		}
 		start, end := spec.Assign(eventTime)
 		if !watermark.Before(end.Add(spec.AllowedLateness)) {
 			late = append(late, spec.Name)
@@ -212,6 +221,30 @@ func (m *Manager) advanceSpec(spec Spec, watermark, now time.Time, emissions []E
 		if w.Changed && (!w.Emitted || now.Sub(w.LastEmission) >= spec.EmitInterval) {
 			emissions = append(emissions, w.emit(spec.Name, now, false))
 			m.changes[key] = true
+		}
+	}
+	return emissions
+}
+
+// EmitChanged returns a provisional emission of every window that changed
+// since its last emission and has not fired final, whatever the emit
+// interval, ordered by spec order and then window start. Call it right after
+// Advance, which fires the windows that are due final, when MySQL must catch
+// up with the state: at shutdown and at the end of a rebuild.
+func (m *Manager) EmitChanged(now time.Time) []Emission {
+	var emissions []Emission
+	for _, spec := range m.specs {
+		byStart := m.windows[spec.Name]
+		var changed []time.Time
+		for start, w := range byStart {
+			if w.Changed && w.Revision == 0 {
+				changed = append(changed, start)
+			}
+		}
+		slices.SortFunc(changed, time.Time.Compare)
+		for _, start := range changed {
+			emissions = append(emissions, byStart[start].emit(spec.Name, now, false))
+			m.changes[WindowKey{spec.Name, start}] = true
 		}
 	}
 	return emissions
