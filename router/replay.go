@@ -27,10 +27,10 @@ var ErrGroupActive = errors.New("consumer group has active members")
 //
 // With a zero from it starts every input partition at its log start. With a
 // from time it starts each at its first record with a Kafka timestamp at or
-// after from. Either way the state begins as it was at those offsets: the
-// events stored in PostgreSQL from below them are folded back from the
-// satellites, so a replay from a time, or from a log start that retention
-// has moved, still counts every stored event. The group's committed offsets
+// after from. Either way the state begins as it was at those offsets,
+// because the events stored in PostgreSQL from below them are folded back
+// from the satellites. So a replay from a time, or from a log start that
+// retention has moved, still counts every stored event. The group's committed offsets
 // move to the same offsets. Each event read again is folded only from the
 // position it was stored from, so MySQL ends with the same values as before
 // the replay.

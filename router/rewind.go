@@ -106,12 +106,13 @@ type rewound struct {
 //
 // Users get every such event. Windows get them too, except for the pairs
 // recorded in late_event_info and the windows that closed before the
-// replay's first record: a window of a spec is rebuilt only when it ends
-// after cut, the restored watermark minus the spec's allowed lateness, or
-// after the earliest event time stored from the starts on, whichever is
-// earlier. A skipped window keeps its final report in MySQL. Any new record
-// that falls in it is late, because the watermark starts at the restored
-// value and never moves back, so such a window is never rebuilt partially.
+// replay's first record. A window of a spec is rebuilt only when it ends
+// after its cut. The cut is the restored watermark minus the spec's allowed
+// lateness, or the earliest event time stored from the starts on when that
+// is earlier. A skipped window keeps its final report in MySQL. Any new
+// record that falls in it is late, because the watermark starts at the
+// restored value and never moves back, so such a window is never rebuilt
+// partially.
 //
 // The restored watermark is the lowest of the partitions' highest event
 // times below their starts, minus the out-of-orderness bound. Events from

@@ -231,7 +231,7 @@ func (c *Checkpointer) SaveUsers(s *State, chunk int) error {
 	err := c.db.View(func(txn *badger.Txn) error {
 		_, err := txn.Get(keyMeta)
 		if err == nil {
-			return errors.New("the database holds a checkpoint")
+			return errors.New("the database already contains a checkpoint; call Reset first")
 		}
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil

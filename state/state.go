@@ -33,7 +33,7 @@ type State struct {
 	// KnownLate holds, by LateKey, the specs for which an event still to be
 	// read again was recorded as late before a replay. Fold leaves the event
 	// out of those windows whatever the watermark, so a replay keeps the
-	// decisions already written to the vault, and then forgets the entry.
+	// decisions already written to the vault, and then deletes the entry.
 	KnownLate map[string][]string
 
 	dirtyCheckpoint map[string]struct{}

@@ -209,3 +209,98 @@ func TestCheckpointOtherGroupRejected(t *testing.T) {
 	require.ErrorIs(t, err, ErrGroupMismatch)
 	require.Contains(t, err.Error(), dir)
 }
+
+func TestFoldKeepsKnownLateDecisions(t *testing.T) {
+	specs := testSpecs(t)
+	s := New(specs, 0, 0)
+	e := handlers.Event{MsgID: "m1", Kind: handlers.KindSpin, UID: "u1", AppID: "slots", SpinCount: 2,
+		Time: time.Date(2024, 4, 1, 10, 0, 0, 0, time.UTC)}
+	s.KnownLate = map[string][]string{LateKey(e.Kind, e.MsgID): {"minute"}}
+
+	late := s.Fold(&e, testPartition, time.Now())
+	require.Empty(t, late, "a decision already recorded is not recorded again")
+	require.Empty(t, s.LateEvents)
+	require.Empty(t, s.KnownLate, "the entry is used once")
+
+	emissions := s.Windows.Advance(time.Date(2024, 4, 3, 0, 0, 0, 0, time.UTC), time.Now())
+	require.Len(t, emissions, 1)
+	require.Equal(t, "berlin_daily", emissions[0].Spec)
+	require.Equal(t, int64(2), emissions[0].Figures.TotalSpins)
+	require.Equal(t, int64(2), s.Users["u1"].TotalSpins, "profiles count late events")
+}
+
+func TestRefoldRebuildsWithoutFlushing(t *testing.T) {
+	specs := testSpecs(t)
+	s := New(specs, 0, 0)
+	base := time.Date(2024, 4, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		e := handlers.Event{MsgID: fmt.Sprintf("m%d", i), Kind: handlers.KindSpin, UID: "u1", AppID: "slots",
+			SpinCount: 1, Time: base.Add(time.Duration(i) * time.Minute)}
+		src := testPartition
+		src.Offset = int64(i)
+		var skip []string
+		if i == 2 {
+			skip = []string{"minute"}
+		}
+		s.Refold(&e, src, skip)
+	}
+
+	require.Equal(t, int64(3), s.Users["u1"].TotalSpins)
+	require.Equal(t, 1, s.DirtyForCheckpoint())
+	require.Zero(t, s.DirtyForFlush(), "a rebuilt state marks every user for MySQL once it has caught up")
+	snapshot := s.Watermarks.Snapshot()
+	require.Len(t, snapshot.Partitions, 1)
+	require.Equal(t, base.Add(2*time.Minute), snapshot.Partitions[0].MaxEventTime)
+	require.True(t, snapshot.Watermark.IsZero(), "Refold does not advance the watermark")
+
+	var minutes []int64
+	var daily int64
+	for _, e := range s.Windows.Advance(base.Add(48*time.Hour), base) {
+		if e.Spec == "minute" {
+			minutes = append(minutes, e.Figures.TotalSpins)
+		} else {
+			daily += e.Figures.TotalSpins
+		}
+	}
+	require.Equal(t, []int64{1, 1}, minutes, "the third event skips its minute window")
+	require.Equal(t, int64(3), daily)
+}
+
+func TestSaveUsersInChunks(t *testing.T) {
+	specs := testSpecs(t)
+	dir := t.TempDir()
+	ckpt, err := OpenCheckpointer(dir, "group-a", nil)
+	require.NoError(t, err)
+	defer ckpt.Close()
+
+	s := New(specs, 0, 0)
+	base := time.Date(2024, 4, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 25 {
+		e := handlers.Event{MsgID: fmt.Sprintf("m%d", i), Kind: handlers.KindSpin, UID: fmt.Sprintf("u%02d", i),
+			AppID: "slots", SpinCount: int64(i + 1), Time: base}
+		s.Refold(&e, testPartition, nil)
+	}
+	s.Offsets[windows.PartitionKey{Topic: testPartition.Topic}] = 25
+	s.Rebuilding = true
+	s.KnownLate = map[string][]string{LateKey(handlers.KindSpin, "m99"): {"minute", "berlin_daily"}}
+
+	require.NoError(t, ckpt.SaveUsers(s, 10))
+	require.Zero(t, s.DirtyForCheckpoint())
+	_, _, found, err := ckpt.Load(specs, 0, 0)
+	require.NoError(t, err)
+	require.False(t, found, "users alone are no checkpoint")
+
+	require.NoError(t, ckpt.Save(s, base))
+	got, _, found, err := ckpt.Load(specs, 0, 0)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Len(t, got.Users, 25)
+	require.Equal(t, int64(25), got.Users["u24"].TotalSpins)
+	require.True(t, got.Rebuilding)
+	require.Equal(t, s.KnownLate, got.KnownLate)
+	require.Equal(t, s.Offsets, got.Offsets)
+
+	err = ckpt.SaveUsers(s, 10)
+	require.ErrorContains(t, err, "already contains a checkpoint")
+	require.ErrorContains(t, ckpt.SaveUsers(New(specs, 0, 0), 0), "chunk 0")
+}
