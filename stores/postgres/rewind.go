@@ -194,7 +194,7 @@ FROM late_event_info l
 JOIN %s s ON s.msg_id = l.msg_id
 %s
 WHERE l.kind = $4
-ORDER BY l.msg_id, l.report_type`, satelliteTables[kind], splitJoin)
+ORDER BY l.msg_id, l.report_type COLLATE "C"`, satelliteTables[kind], splitJoin)
 		rows, err := v.pool.Query(ctx, query, append(splitArgs(split), string(kind))...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading late_event_info for %s: %w", kind, err)
