@@ -109,8 +109,11 @@ func TestStateLoss(t *testing.T) {
 		t.Errorf("%d of %d samples of user_profiles during the rebuild differ from the totals before it, for example:\n%s",
 			len(mismatches), samples, strings.Join(mismatches[:min(len(mismatches), 10)], "\n"))
 	}
-	if !rebuilt.logContains("rebuilding the state from the log") {
-		t.Errorf("%s: the log does not show a rebuild from the log", rebuilt.name)
+	if !rebuilt.logContains("rebuilding the state from the events stored in PostgreSQL") {
+		t.Errorf("%s: the log does not show a rebuild", rebuilt.name)
+	}
+	if !rebuilt.logContains("state rebuilt from the events stored in PostgreSQL") {
+		t.Errorf("%s: the log does not show the state rebuilt from PostgreSQL", rebuilt.name)
 	}
 	if got, err := readTotals(db); err != nil || got != want {
 		t.Errorf("user_profiles after the rebuild: %+v (error %v), want %+v", got, err, want)

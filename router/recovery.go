@@ -12,6 +12,7 @@ import (
 
 	"github.com/gamestream/gamestream/configs"
 	"github.com/gamestream/gamestream/state"
+	"github.com/gamestream/gamestream/stores/postgres"
 	"github.com/gamestream/gamestream/windows"
 )
 
@@ -47,7 +48,9 @@ func (s *Service) openState(ctx context.Context, specs []windows.Spec) (*state.S
 		if err := s.applyPolicy(reason); err != nil {
 			return nil, nil, err
 		}
-		st.Rebuilding = true
+		if st, err = s.rebuildFromVault(ctx, specs, vaultOffsets); err != nil {
+			return nil, nil, err
+		}
 	case st.Rebuilding:
 		s.logger.Info("continuing to rebuild the state from the log; MySQL is written once it has caught up",
 			"dir", s.cfg.State.Dir, "partitions", len(st.Offsets))
@@ -83,12 +86,45 @@ func (s *Service) loadCheckpoint(specs []windows.Spec) (*state.State, bool, erro
 // the state is rebuilt, and an error naming the remedy otherwise.
 func (s *Service) applyPolicy(reason string) error {
 	if s.cfg.State.Recovery == configs.RecoveryReplay {
-		s.logger.Warn("rebuilding the state from the log (state.recovery is replay); MySQL is not written until the rebuild has caught up",
-			"reason", reason)
+		s.logger.Warn("rebuilding the state from the events stored in PostgreSQL and then the log (state.recovery is replay); "+
+			"MySQL is not written until the rebuild has caught up", "reason", reason)
 		return nil
 	}
 	return fmt.Errorf("%s. The processor does not start with state that does not match the processed events. "+
 		"Remedy: run `gamestream replay` to rebuild the state from the log, or set state.recovery to replay", reason)
+}
+
+// rebuildFromVault rebuilds the state as of the offsets that PostgreSQL
+// recorded for the group, from the events stored below them, and saves it
+// as the new checkpoint. The processor then continues from those offsets and
+// writes MySQL once it has caught up.
+func (s *Service) rebuildFromVault(ctx context.Context, specs []windows.Spec,
+	vaultOffsets map[windows.PartitionKey]int64) (*state.State, error) {
+	topics := s.cfg.Topics()
+	starts := make(map[postgres.TopicPartition]int64, len(vaultOffsets))
+	for key, next := range vaultOffsets {
+		if _, ok := topics[key.Topic]; ok {
+			starts[postgres.TopicPartition{Topic: key.Topic, Partition: key.Partition}] = next
+		}
+	}
+	start := time.Now()
+	rw, err := rewind(ctx, s.vault, s.cfg, specs, starts)
+	if err != nil {
+		return nil, fmt.Errorf("rebuilding the state from PostgreSQL: %w", err)
+	}
+	if err := s.ckpt.Reset(); err != nil {
+		return nil, err
+	}
+	if err := s.ckpt.SaveUsers(rw.state, s.cfg.Processor.CheckpointMaxDirtyUsers); err != nil {
+		return nil, err
+	}
+	if err := s.ckpt.Save(rw.state, time.Now()); err != nil {
+		return nil, err
+	}
+	s.logger.Info("state rebuilt from the events stored in PostgreSQL; continuing from the stored offsets",
+		"events", rw.folded, "users", len(rw.state.Users), "open_windows", rw.state.Windows.OpenWindows(),
+		"partitions", len(starts), "duration", time.Since(start).Round(time.Millisecond).String())
+	return rw.state, nil
 }
 
 // moveStateAside renames an unreadable state directory, so that it is kept
