@@ -18,12 +18,14 @@ import (
 	"github.com/gamestream/gamestream/windows"
 )
 
-// ErrGroupActive is returned by Replay while the consumer group has members.
+// ErrGroupActive is returned by Replay while the consumer group has members
+// that send heartbeats.
 var ErrGroupActive = errors.New("consumer group has active members")
 
 // Replay rebuilds the state from the log and runs the processor until it
 // has caught up and written every profile and report to MySQL. It refuses
-// while any member of the consumer group is running.
+// while any member of the consumer group is running, after waiting one
+// session timeout for the members of stopped processes to expire.
 //
 // With a zero from it starts every input partition at its log start. With a
 // from time it starts each at its first record with a Kafka timestamp at or
@@ -45,7 +47,7 @@ func Replay(ctx context.Context, cfg *configs.Config, from time.Time, logger *sl
 	}
 	defer client.Close()
 	admin := kadm.NewClient(client)
-	if err := refuseActiveGroup(ctx, admin, cfg.Kafka.ConsumerGroup); err != nil {
+	if err := waitGroupEmpty(ctx, admin, cfg.Kafka.ConsumerGroup, cfg.Kafka.SessionTimeout, out); err != nil {
 		return err
 	}
 
@@ -139,23 +141,50 @@ func waitCaughtUp(ctx context.Context, p *Processor, out io.Writer, start time.T
 	}
 }
 
-// refuseActiveGroup returns ErrGroupActive, naming the members, while the
-// consumer group has any.
-func refuseActiveGroup(ctx context.Context, admin *kadm.Client, group string) error {
-	described, err := admin.DescribeGroups(ctx, group)
-	if err != nil {
-		return fmt.Errorf("describing consumer group %s: %w", group, err)
-	}
-	if g, ok := described[group]; ok && len(g.Members) > 0 {
+// memberExpiryMargin is added to the session timeout while waiting for the
+// members of stopped processes to leave the group: the coordinator checks
+// expired sessions periodically, not at the exact moment.
+const memberExpiryMargin = 5 * time.Second
+
+// waitGroupEmpty returns nil once the consumer group has no members. A
+// member with a static instance ID does not leave the group when its process
+// stops, so the group keeps it until its session times out. waitGroupEmpty
+// therefore waits up to sessionTimeout plus memberExpiryMargin, and then
+// returns ErrGroupActive naming the members that still send heartbeats.
+func waitGroupEmpty(ctx context.Context, admin *kadm.Client, group string, sessionTimeout time.Duration, out io.Writer) error {
+	deadline := time.Now().Add(sessionTimeout + memberExpiryMargin)
+	announced := false
+	for {
+		described, err := admin.DescribeGroups(ctx, group)
+		if err != nil {
+			return fmt.Errorf("describing consumer group %s: %w", group, err)
+		}
+		g, ok := described[group]
+		if !ok || len(g.Members) == 0 {
+			return nil
+		}
+
 		var ids []string
 		for _, m := range g.Members {
 			ids = append(ids, m.ClientHost+" "+m.MemberID)
 		}
 		sort.Strings(ids)
-		return fmt.Errorf("%w: %s has %d (%s); stop every `gamestream run` of this group, then run replay again",
-			ErrGroupActive, group, len(ids), strings.Join(ids, ", "))
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %s has %d (%s) that still send heartbeats after %s; "+
+				"stop every `gamestream run` of this group, then run replay again",
+				ErrGroupActive, group, len(ids), strings.Join(ids, ", "), sessionTimeout+memberExpiryMargin)
+		}
+		if !announced {
+			fmt.Fprintf(out, "consumer group %s has %d members; waiting up to %s for those of stopped processes to expire\n",
+				group, len(ids), time.Until(deadline).Round(time.Second))
+			announced = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
-	return nil
 }
 
 // commitGroupOffsets commits starts as the group's offsets, so Kafka tools

@@ -16,7 +16,9 @@ func newReplayCommand(flags *globalFlags) *cobra.Command {
 		Short: "Rebuild the state from the log, from its start or from a time, then exit",
 		Long: `Replay rebuilds the windows and user state and reads the log again. It
 refuses while any member of the consumer group runs, so stop every
-"gamestream run" of the group first.
+"gamestream run" of the group first. A stopped member with a static
+instance ID stays in the group until its session times out, so replay waits
+up to kafka.session_timeout plus 5 s for such members to expire.
 
 Without --from it reads every input partition from its log start. With
 --from it reads each partition from its first record whose Kafka timestamp is
