@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// process is one `gamestream run` started by a test.
+// process is one `gamestream run` or `gamestream replay` started by a test.
 type process struct {
 	t    *testing.T
 	name string
@@ -69,6 +69,13 @@ func childEnv(extra ...string) []string {
 // files of the test. The process is killed when the test ends.
 func startProcess(t *testing.T, name, cfgPath, listen string, extraEnv ...string) *process {
 	t.Helper()
+	return startCommand(t, name, cfgPath, listen, []string{"run"}, extraEnv...)
+}
+
+// startCommand starts the gamestream command args with --config cfgPath, as
+// startProcess does.
+func startCommand(t *testing.T, name, cfgPath, listen string, args []string, extraEnv ...string) *process {
+	t.Helper()
 	logPath := filepath.Join(filepath.Dir(cfgPath), name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -80,7 +87,7 @@ func startProcess(t *testing.T, name, cfgPath, listen string, extraEnv ...string
 		t.Fatalf("creating output file %s.stdout failed: %v", logPath, err)
 	}
 
-	cmd := exec.Command(binaryPath, "run", "--config", cfgPath)
+	cmd := exec.Command(binaryPath, append(args, "--config", cfgPath)...)
 	cmd.Env = childEnv(extraEnv...)
 	cmd.Stdout = stdoutFile
 	cmd.Stderr = logFile
@@ -267,6 +274,12 @@ func (p *process) stop(timeout time.Duration) time.Duration {
 		p.t.Fatalf("%s: exit status after SIGTERM is %d (%s), want 0", p.name, code, p.cmd.ProcessState)
 	}
 	return elapsed
+}
+
+// outputContains reports whether the process's stdout contains s.
+func (p *process) outputContains(s string) bool {
+	data, err := os.ReadFile(p.logPath + ".stdout")
+	return err == nil && strings.Contains(string(data), s)
 }
 
 // logContains reports whether a line of the process's stderr contains s.
