@@ -94,11 +94,10 @@ func TestReplayFromTimeRebuildsStateFromVault(t *testing.T) {
 
 	// Damage MySQL where the replay must write again: every profile, and the
 	// reports of the windows after the first part.
+	env.damageProfiles(t, ctx)
 	db, err := sql.Open("mysql", env.myDSN)
 	require.NoError(t, err)
 	defer db.Close()
-	_, err = db.ExecContext(ctx, `UPDATE user_profiles SET total_spins = total_spins + 1000`)
-	require.NoError(t, err)
 	for _, table := range []string{"aggregated_reports", "app_reports"} {
 		res, err := db.ExecContext(ctx, `DELETE FROM `+table+` WHERE window_start >= ?`, monday.Add(48*time.Hour))
 		require.NoError(t, err)
@@ -115,21 +114,9 @@ func TestReplayFromTimeRebuildsStateFromVault(t *testing.T) {
 	require.Contains(t, out.String(), fmt.Sprintf("%d stored events to read again", storedFrom))
 	require.Contains(t, out.String(), "replay finished")
 
-	after := dumpMySQL(t, ctx, env.myDSN)
-	for table, rows := range before {
-		require.Equal(t, len(rows), len(after[table]), "rows in %s", table)
-		require.Equal(t, rows, after[table], "%s differs after the replay", table)
-	}
+	requireSameDump(t, before, dumpMySQL(t, ctx, env.myDSN), "after the replay")
 	require.Equal(t, lateBefore, countLateEvents(t, ctx, env.pgDSN), "late_event_info after the replay")
-
-	specs, err := windows.ValidateSpecs(env.cfg.Windows)
-	require.NoError(t, err)
-	check, err := reconcile.Run(ctx, reconcile.Config{PostgresDSN: env.pgDSN, MySQLDSN: env.myDSN, Specs: specs})
-	require.NoError(t, err)
-	for _, table := range check.Tables {
-		require.Zero(t, table.Differences, "reconcile differences in %s: %v", table.Table, table.Examples)
-		require.Positive(t, table.Compared, table.Table)
-	}
+	env.requireReconciled(t, ctx)
 }
 
 func TestReplayAfterRetentionFoldsDeletedRecordsFromVault(t *testing.T) {
@@ -146,29 +133,9 @@ func TestReplayAfterRetentionFoldsDeletedRecordsFromVault(t *testing.T) {
 	before := dumpMySQL(t, ctx, env.myDSN)
 
 	// Retention deletes the first half of every partition.
-	ends, err := demo.EndOffsets(ctx, env.cfg.Kafka.Brokers, env.topics...)
-	require.NoError(t, err)
-	client, err := kgo.NewClient(kgo.SeedBrokers(env.cfg.Kafka.Brokers...))
-	require.NoError(t, err)
-	defer client.Close()
-	deleteTo := make(kadm.Offsets)
-	var deleted int64
-	for key, end := range ends {
-		if end > 1 {
-			deleteTo.Add(kadm.Offset{Topic: key.Topic, Partition: key.Partition, At: end / 2, LeaderEpoch: -1})
-			deleted += end / 2
-		}
-	}
-	resp, err := kadm.NewClient(client).DeleteRecords(ctx, deleteTo)
-	require.NoError(t, err)
-	require.NoError(t, resp.Error())
+	deleted := env.deleteRecords(t, ctx, func(end int64) int64 { return end / 2 })
 	require.Positive(t, deleted)
-
-	db, err := sql.Open("mysql", env.myDSN)
-	require.NoError(t, err)
-	defer db.Close()
-	_, err = db.ExecContext(ctx, `UPDATE user_profiles SET total_spins = total_spins + 1000`)
-	require.NoError(t, err)
+	env.damageProfiles(t, ctx)
 
 	var out bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -178,16 +145,65 @@ func TestReplayAfterRetentionFoldsDeletedRecordsFromVault(t *testing.T) {
 	require.Contains(t, out.String(), "replay finished")
 	require.NotContains(t, out.String(), "rebuilt from 0 events")
 
-	after := dumpMySQL(t, ctx, env.myDSN)
-	for table, rows := range before {
-		require.Equal(t, rows, after[table], "%s differs after the replay", table)
+	requireSameDump(t, before, dumpMySQL(t, ctx, env.myDSN), "after the replay")
+	env.requireReconciled(t, ctx)
+}
+
+// deleteRecords deletes the records of every partition below upTo(end), as
+// retention would, and returns how many it deleted.
+func (env *testEnv) deleteRecords(t *testing.T, ctx context.Context, upTo func(end int64) int64) int64 {
+	t.Helper()
+	ends, err := demo.EndOffsets(ctx, env.cfg.Kafka.Brokers, env.topics...)
+	require.NoError(t, err)
+	client, err := kgo.NewClient(kgo.SeedBrokers(env.cfg.Kafka.Brokers...))
+	require.NoError(t, err)
+	defer client.Close()
+
+	deleteTo := make(kadm.Offsets)
+	var deleted int64
+	for key, end := range ends {
+		if to := upTo(end); to > 0 {
+			deleteTo.Add(kadm.Offset{Topic: key.Topic, Partition: key.Partition, At: to, LeaderEpoch: -1})
+			deleted += to
+		}
 	}
+	resp, err := kadm.NewClient(client).DeleteRecords(ctx, deleteTo)
+	require.NoError(t, err)
+	require.NoError(t, resp.Error())
+	return deleted
+}
+
+// damageProfiles adds 1,000 spins to every MySQL profile, so a test sees
+// whether a rebuild writes the profiles again.
+func (env *testEnv) damageProfiles(t *testing.T, ctx context.Context) {
+	t.Helper()
+	db, err := sql.Open("mysql", env.myDSN)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `UPDATE user_profiles SET total_spins = total_spins + 1000`)
+	require.NoError(t, err)
+}
+
+// requireReconciled runs reconcile and requires zero differences in every
+// table that has rows.
+func (env *testEnv) requireReconciled(t *testing.T, ctx context.Context) {
+	t.Helper()
 	specs, err := windows.ValidateSpecs(env.cfg.Windows)
 	require.NoError(t, err)
 	check, err := reconcile.Run(ctx, reconcile.Config{PostgresDSN: env.pgDSN, MySQLDSN: env.myDSN, Specs: specs})
 	require.NoError(t, err)
 	for _, table := range check.Tables {
 		require.Zero(t, table.Differences, "reconcile differences in %s: %v", table.Table, table.Examples)
+		require.Positive(t, table.Compared, table.Table)
+	}
+}
+
+// requireSameDump requires every table of after to equal before.
+func requireSameDump(t *testing.T, before, after map[string][]string, when string) {
+	t.Helper()
+	for table, rows := range before {
+		require.Equal(t, len(rows), len(after[table]), "rows in %s %s", table, when)
+		require.Equal(t, rows, after[table], "%s differs %s", table, when)
 	}
 }
 

@@ -57,13 +57,7 @@ func New(specs []windows.Spec, bound, idleTimeout time.Duration) *State {
 // Fold applies one stored event to the user and to every window spec, and
 // returns the names of the specs for which the event was too late to apply.
 func (s *State) Fold(e *handlers.Event, src handlers.Source, now time.Time) (late []string) {
-	u, ok := s.Users[e.UID]
-	if !ok {
-		u = &User{}
-		s.Users[e.UID] = u
-	}
-	u.Apply(e)
-	s.dirtyCheckpoint[e.UID] = struct{}{}
+	s.applyToUser(e)
 	s.dirtyFlush[e.UID] = struct{}{}
 
 	key := windows.PartitionKey{Topic: src.Topic, Partition: src.Partition}
@@ -88,6 +82,15 @@ func (s *State) Fold(e *handlers.Event, src handlers.Source, now time.Time) (lat
 // checkpoint but not for a flush: a rebuilt state writes every user to MySQL
 // once it has caught up.
 func (s *State) Refold(e *handlers.Event, src handlers.Source, skip []string) {
+	s.applyToUser(e)
+
+	s.Watermarks.Observe(windows.PartitionKey{Topic: src.Topic, Partition: src.Partition}, e.Time, time.Time{})
+	s.Windows.AddSkipping(e.Time, contribution(e), time.Time{}, skip)
+}
+
+// applyToUser applies e to its user, created on its first event, and marks
+// the user for the next checkpoint.
+func (s *State) applyToUser(e *handlers.Event) {
 	u, ok := s.Users[e.UID]
 	if !ok {
 		u = &User{}
@@ -95,9 +98,6 @@ func (s *State) Refold(e *handlers.Event, src handlers.Source, skip []string) {
 	}
 	u.Apply(e)
 	s.dirtyCheckpoint[e.UID] = struct{}{}
-
-	s.Watermarks.Observe(windows.PartitionKey{Topic: src.Topic, Partition: src.Partition}, e.Time, time.Time{})
-	s.Windows.AddSkipping(e.Time, contribution(e), time.Time{}, skip)
 }
 
 // LateKey is the key of an event in KnownLate.
