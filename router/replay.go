@@ -37,37 +37,18 @@ var ErrGroupActive = errors.New("consumer group has active members")
 // position it was stored from, so MySQL ends with the same values as before
 // the replay.
 func Replay(ctx context.Context, cfg *configs.Config, from time.Time, logger *slog.Logger, out io.Writer) error {
-	specs, err := windows.ValidateSpecs(cfg.Windows)
-	if err != nil {
-		return err
-	}
 	client, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 	admin := kadm.NewClient(client)
-	if err := waitGroupEmpty(ctx, admin, cfg.Kafka.ConsumerGroup, cfg.Kafka.SessionTimeout, out); err != nil {
-		return err
-	}
-
-	if err := postgres.Migrate(ctx, cfg.Postgres.DSN); err != nil {
-		return err
-	}
-	vault, err := postgres.Open(ctx, cfg.Postgres.DSN, postgres.WithReportingCurrency(cfg.Events.ReportingCurrency))
+	vault, starts, rw, err := planReplay(ctx, cfg, from, admin, out)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w. Nothing was changed", err)
 	}
 	defer vault.Close()
 
-	starts, err := replayStarts(ctx, admin, vault, cfg, from)
-	if err != nil {
-		return err
-	}
-	rw, err := rewind(ctx, vault, cfg, specs, starts)
-	if err != nil {
-		return err
-	}
 	if err := saveRewound(cfg, rw.state, logger); err != nil {
 		return err
 	}
@@ -104,6 +85,39 @@ func Replay(ctx context.Context, cfg *configs.Config, from time.Time, logger *sl
 	}
 	fmt.Fprintf(out, "replay finished in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// planReplay waits until the consumer group is empty, picks the start
+// offsets and rebuilds the state as of them, without writing anything but
+// the vault's schema migrations. The caller closes the returned vault.
+func planReplay(ctx context.Context, cfg *configs.Config, from time.Time, admin *kadm.Client,
+	out io.Writer) (*postgres.Vault, map[postgres.TopicPartition]int64, *rewound, error) {
+	specs, err := windows.ValidateSpecs(cfg.Windows)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := waitGroupEmpty(ctx, admin, cfg.Kafka.ConsumerGroup, cfg.Kafka.SessionTimeout, out); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w (kafka.brokers is %s)", err, strings.Join(cfg.Kafka.Brokers, ","))
+	}
+
+	if err := postgres.Migrate(ctx, cfg.Postgres.DSN); err != nil {
+		return nil, nil, nil, err
+	}
+	vault, err := postgres.Open(ctx, cfg.Postgres.DSN, postgres.WithReportingCurrency(cfg.Events.ReportingCurrency))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	starts, err := replayStarts(ctx, admin, vault, cfg, from)
+	if err != nil {
+		vault.Close()
+		return nil, nil, nil, err
+	}
+	rw, err := rewind(ctx, vault, cfg, specs, starts)
+	if err != nil {
+		vault.Close()
+		return nil, nil, nil, err
+	}
+	return vault, starts, rw, nil
 }
 
 func describeStart(from time.Time) string {

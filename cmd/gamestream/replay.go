@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,8 +16,12 @@ func newReplayCommand(flags *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "replay",
 		Short: "Rebuild the state from the log, from its start or from a time, then exit",
-		Long: `Replay rebuilds the windows and user state and reads the log again. It
-refuses while any member of the consumer group runs, so stop every
+		Long: `Replay rebuilds the windows and user state and reads the log again. Use
+it after a change in how events are folded, such as a fix in the profile or
+window logic or a new window spec. A lost state directory needs no replay:
+state.recovery replay rebuilds it at start-up.
+
+Replay refuses while any member of the consumer group runs, so stop every
 "gamestream run" of the group first. A stopped member with a static
 instance ID stays in the group until its session times out, so replay waits
 up to kafka.session_timeout plus 5 s for such members to expire.
@@ -28,19 +34,23 @@ vault, so nothing stored is left out, even when retention has deleted the
 start of the log. The checkpoint in state.dir and the group's committed
 offsets are replaced.
 
-Reports of windows that closed before the first record read again keep their
-MySQL rows; every other window and every profile is written again. MySQL is
-not written until the replay has caught up, so dashboards never show the
-partial totals of a rebuild; afterwards it holds the same values as before,
-write timestamps aside. Start "gamestream run" again when replay has finished.`,
+Reports of windows whose allowed lateness had passed before the records read
+again keep their MySQL rows; every other window and every profile is written
+again. MySQL is not written until the replay has caught up, so dashboards
+never show the partial totals of a rebuild. When nothing changed since the
+first pass, MySQL afterwards holds the same values as before, write
+timestamps aside. Start "gamestream run" again when replay has finished.`,
 		Example: `  gamestream replay
   gamestream replay --from 2026-12-01T00:00:00Z
   gamestream replay --from 6h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			at, err := parseFrom(from, time.Now())
-			if err != nil {
-				return err
+			var at time.Time
+			if cmd.Flags().Changed("from") {
+				var err error
+				if at, err = parseFrom(from, time.Now()); err != nil {
+					return err
+				}
 			}
 			cfg, err := flags.load()
 			if err != nil {
@@ -50,28 +60,38 @@ write timestamps aside. Start "gamestream run" again when replay has finished.`,
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "",
-		"read again from this time: RFC 3339 (2026-12-01T00:00:00Z) or a duration before now (6h, 90m); default the log start")
+		"read again from the first records whose Kafka timestamp is at or after this time: RFC 3339 (2026-12-01T00:00:00Z) "+
+			"or a duration before now (6h, 90m); without it, from the log start")
 	return cmd
 }
 
-// parseFrom reads the --from flag: empty for the log start, an RFC 3339
-// time, or a positive duration that counts back from now.
+// fromForms lists the values that --from accepts.
+const fromForms = "want an RFC 3339 time such as 2026-12-01T00:00:00Z, or a duration before now " +
+	"such as 6h or 90m in the units h, m and s"
+
+// parseFrom reads the --from flag: an RFC 3339 time, or a positive duration
+// that counts back from now.
 func parseFrom(s string, now time.Time) (time.Time, error) {
 	if s == "" {
-		return time.Time{}, nil
+		return time.Time{}, fmt.Errorf(`--from "": the value is empty; %s. Leave out --from to replay from the log start`, fromForms)
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		if t.After(now) {
-			return time.Time{}, fmt.Errorf("--from %s: the time is in the future", s)
+			return time.Time{}, fmt.Errorf("--from %q: the time is in the future; %s", s, fromForms)
 		}
 		return t, nil
 	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n > 0 {
+			return time.Time{}, fmt.Errorf("--from %q: days are not a unit; use %dh", s, 24*n)
+		}
+	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("--from %q: want an RFC 3339 time such as 2026-12-01T00:00:00Z or a duration such as 6h", s)
+		return time.Time{}, fmt.Errorf("--from %q: %s", s, fromForms)
 	}
 	if d <= 0 {
-		return time.Time{}, fmt.Errorf("--from %s: want a duration above 0, counted back from now", s)
+		return time.Time{}, fmt.Errorf("--from %q: the duration is not above 0; %s", s, fromForms)
 	}
 	return now.Add(-d), nil
 }

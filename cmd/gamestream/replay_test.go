@@ -14,7 +14,6 @@ func TestParseFrom(t *testing.T) {
 		input string
 		want  time.Time
 	}{
-		{"empty means the log start", "", time.Time{}},
 		{"RFC 3339 in UTC", "2026-12-01T00:00:00Z", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
 		{"RFC 3339 with an offset", "2026-12-01T02:00:00+02:00", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
 		{"RFC 3339 with fractional seconds", "2026-12-01T10:20:30.123456789Z",
@@ -27,10 +26,6 @@ func TestParseFrom(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseFrom(tc.input, now)
 			require.NoError(t, err)
-			if tc.want.IsZero() {
-				require.True(t, got.IsZero(), "got %v, want the zero time", got)
-				return
-			}
 			require.True(t, tc.want.Equal(got), "got %v, want %v", got, tc.want)
 		})
 	}
@@ -46,13 +41,21 @@ func TestParseFromErrors(t *testing.T) {
 		{"negative duration", "-2h"},
 		{"zero duration", "0s"},
 		{"future time", "2026-12-10T15:30:01Z"},
+		{"empty value", ""},
+		{"days", "6d"},
+		{"date without a time", "2026-12-01"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseFrom(tc.input, now)
 			require.Error(t, err)
-			require.Contains(t, err.Error(), tc.input)
+			require.Contains(t, err.Error(), `"`+tc.input+`"`)
 			require.True(t, got.IsZero(), "got %v with the error, want the zero time", got)
 		})
 	}
+}
+
+func TestParseFromDaysHint(t *testing.T) {
+	_, err := parseFrom("6d", time.Now())
+	require.ErrorContains(t, err, "use 144h")
 }
