@@ -375,9 +375,6 @@ func (p *Processor) fold(records []postgres.Record, stored []bool, inserted map[
 		if r.Source.Offset < p.st.Offsets[key] {
 			continue // already in the checkpointed state
 		}
-		// NOTE: this folds the event as decoded now. A row stored earlier from
-		// the same position keeps the amount converted at the rates of that
-		// time, so the two differ after a change of events.rates.
 		for _, name := range p.st.Fold(&r.Event, r.Source, now) {
 			p.metrics.late.WithLabelValues(name).Inc()
 			p.late++

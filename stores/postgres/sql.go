@@ -87,11 +87,12 @@ RETURNING msg_id`,
 }
 
 // selectPositionsSQL returns the Kafka position of each stored row whose
-// msg_id is in the array $1.
+// msg_id is in the array $1, and for purchases the stored amount in the
+// reporting currency.
 var selectPositionsSQL = map[handlers.Kind]string{
 	handlers.KindAuth:     `SELECT msg_id, record_source, kafka_partition, kafka_offset FROM satellite_auth_info WHERE msg_id = ANY($1::text[])`,
 	handlers.KindSpin:     `SELECT msg_id, record_source, kafka_partition, kafka_offset FROM satellite_spin_info WHERE msg_id = ANY($1::text[])`,
-	handlers.KindPurchase: `SELECT msg_id, record_source, kafka_partition, kafka_offset FROM satellite_purchase_info WHERE msg_id = ANY($1::text[])`,
+	handlers.KindPurchase: `SELECT msg_id, record_source, kafka_partition, kafka_offset, amount_reporting::text FROM satellite_purchase_info WHERE msg_id = ANY($1::text[])`,
 }
 
 // numericText formats d for a numeric column without losing digits or

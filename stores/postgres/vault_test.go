@@ -179,6 +179,35 @@ func TestWriteBatchDuplicateFromOtherOffset(t *testing.T) {
 	assert.Equal(t, []bool{true, false}, stored)
 }
 
+func TestWriteBatchReturnsStoredAmountOnReread(t *testing.T) {
+	ctx := context.Background()
+	vault, _ := openTestVault(t)
+	load := time.Date(2021, 11, 1, 13, 0, 0, 0, time.UTC)
+
+	first := Record{Event: purchase("p1", "u1", "poker", "10.00", "EUR", "11.50"), Source: at("purchases", 0, 7)}
+	_, _, err := vault.WriteBatch(ctx, testGroup, []Record{first}, nil, load)
+	require.NoError(t, err)
+
+	// The same record read again after events.rates changed converts to
+	// another amount; the caller gets the stored one back.
+	reread := []Record{
+		{Event: purchase("p1", "u1", "poker", "10.00", "EUR", "12.00"), Source: at("purchases", 0, 7)},
+		{Event: purchase("p2", "u1", "poker", "5.00", "EUR", "6.00"), Source: at("purchases", 0, 8)},
+	}
+	stored, _, err := vault.WriteBatch(ctx, testGroup, reread, nil, load)
+	require.NoError(t, err)
+	assert.Equal(t, []bool{true, true}, stored)
+	assert.Equal(t, "11.5", reread[0].Event.AmountReporting.String(), "re-read purchase")
+	assert.Equal(t, "6", reread[1].Event.AmountReporting.String(), "new purchase keeps its own amount")
+
+	// A duplicate from another position is not folded and keeps its amount.
+	dup := []Record{{Event: purchase("p1", "u1", "poker", "10.00", "EUR", "12.00"), Source: at("purchases", 0, 9)}}
+	stored, _, err = vault.WriteBatch(ctx, testGroup, dup, nil, load)
+	require.NoError(t, err)
+	assert.Equal(t, []bool{false}, stored)
+	assert.Equal(t, "12", dup[0].Event.AmountReporting.String())
+}
+
 func TestWriteBatchDuplicatesWithinBatch(t *testing.T) {
 	ctx := context.Background()
 	vault, dsn := openTestVault(t)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopspring/decimal"
 
 	"github.com/gamestream/gamestream/handlers"
 	"github.com/gamestream/gamestream/internal/failpoint"
@@ -49,6 +50,11 @@ var satelliteTables = map[handlers.Kind]string{
 // stored earlier from the same position, false for a duplicate of a row read
 // from another position. inserted counts the new satellite rows per kind
 // and has an entry for every kind.
+//
+// For a purchase stored earlier from the same position, WriteBatch sets
+// records[i].Event.AmountReporting to the stored amount. A caller that folds
+// the records therefore counts what the vault holds, even when the record
+// was decoded again with other events.rates.
 //
 // WriteBatch runs the transaction up to four times when it fails with a
 // serialization failure or a deadlock. After any returned error nothing of
@@ -235,7 +241,7 @@ func (v *Vault) writeBatchOnce(ctx context.Context, group string, plan *batchPla
 	if err != nil {
 		return nil, nil, err
 	}
-	positions, err := storedPositions(ctx, tx, plan, newRows)
+	positions, amounts, err := storedPositions(ctx, tx, plan, newRows)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -247,6 +253,9 @@ func (v *Vault) writeBatchOnce(ctx context.Context, group string, plan *batchPla
 	stored = make([]bool, len(plan.records))
 	for i, r := range plan.records {
 		stored[i] = positions[satelliteKey{kind: r.Event.Kind, msgID: r.Event.MsgID}] == r.Source
+		if amount, ok := amounts[r.Event.MsgID]; ok && stored[i] && r.Event.Kind == handlers.KindPurchase {
+			plan.records[i].Event.AmountReporting = amount
+		}
 	}
 	inserted = emptyCounts()
 	for key := range newRows {
@@ -334,10 +343,12 @@ func (v *Vault) insertRows(ctx context.Context, tx pgx.Tx, group string, plan *b
 
 // storedPositions returns the Kafka position of the stored row for every
 // satellite row of the plan. Positions of new rows come from the plan, and
-// the others are read back in one pipeline.
+// the others are read back in one pipeline, together with the stored
+// amount_reporting of each purchase among them, by msg_id.
 func storedPositions(ctx context.Context, tx pgx.Tx, plan *batchPlan,
-	newRows map[satelliteKey]struct{}) (map[satelliteKey]handlers.Source, error) {
+	newRows map[satelliteKey]struct{}) (map[satelliteKey]handlers.Source, map[string]decimal.Decimal, error) {
 	positions := make(map[satelliteKey]handlers.Source, len(plan.first))
+	amounts := make(map[string]decimal.Decimal)
 	existing := make(map[handlers.Kind][]string, len(handlers.Kinds))
 	for key, index := range plan.first {
 		if _, isNew := newRows[key]; isNew {
@@ -359,7 +370,7 @@ func storedPositions(ctx context.Context, tx pgx.Tx, plan *batchPlan,
 		}
 	}
 	if len(kinds) == 0 {
-		return positions, nil
+		return positions, amounts, nil
 	}
 
 	results := tx.SendBatch(ctx, &batch)
@@ -367,32 +378,44 @@ func storedPositions(ctx context.Context, tx pgx.Tx, plan *batchPlan,
 		rows, err := results.Query()
 		if err == nil {
 			var (
-				msgID string
-				pos   handlers.Source
+				msgID  string
+				pos    handlers.Source
+				amount string
 			)
-			_, err = pgx.ForEachRow(rows, []any{&msgID, &pos.Topic, &pos.Partition, &pos.Offset}, func() error {
+			scan := []any{&msgID, &pos.Topic, &pos.Partition, &pos.Offset}
+			if kind == handlers.KindPurchase {
+				scan = append(scan, &amount)
+			}
+			_, err = pgx.ForEachRow(rows, scan, func() error {
 				positions[satelliteKey{kind: kind, msgID: msgID}] = pos
+				if kind == handlers.KindPurchase {
+					d, err := decimal.NewFromString(amount)
+					if err != nil {
+						return fmt.Errorf("msg_id %q: amount_reporting %q: %w", msgID, amount, err)
+					}
+					amounts[msgID] = d
+				}
 				return nil
 			})
 		}
 		if err != nil {
 			results.Close()
-			return nil, fmt.Errorf("select stored positions from %s: %w", satelliteTables[kind], err)
+			return nil, nil, fmt.Errorf("select stored positions from %s: %w", satelliteTables[kind], err)
 		}
 	}
 	if err := results.Close(); err != nil {
-		return nil, fmt.Errorf("select stored positions: %w", err)
+		return nil, nil, fmt.Errorf("select stored positions: %w", err)
 	}
 
 	for kind, msgIDs := range existing {
 		for _, msgID := range msgIDs {
 			if _, ok := positions[satelliteKey{kind: kind, msgID: msgID}]; !ok {
 				// Satellites are insert-only, so a conflicting row must exist.
-				return nil, fmt.Errorf("msg_id %q: no row in %s after a conflicting insert", msgID, satelliteTables[kind])
+				return nil, nil, fmt.Errorf("msg_id %q: no row in %s after a conflicting insert", msgID, satelliteTables[kind])
 			}
 		}
 	}
-	return positions, nil
+	return positions, amounts, nil
 }
 
 // satelliteArgs returns the arguments of insertSatelliteSQL[kind] for the
