@@ -119,6 +119,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, fmt.Errorf("reconciling MySQL with the vault: %w", err)
 	}
 	sum.Reconcile = check
+	sum.ReportingCurrency = base.Events.ReportingCurrency
 	dlq, err := EndOffsets(ctx, base.Kafka.Brokers, base.Kafka.DeadLetterTopic)
 	if err != nil {
 		return nil, err

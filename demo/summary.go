@@ -37,6 +37,9 @@ type Summary struct {
 	AppReports      int64
 	Provisional     int64
 
+	// ReportingCurrency is the ISO 4217 code of the purchase totals.
+	ReportingCurrency string
+
 	// Reconcile is the comparison of MySQL with the recomputation from the
 	// vault.
 	Reconcile *reconcile.Result
@@ -106,7 +109,8 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "  dead-lettered        %d\n", s.DeadLettered)
 	fmt.Fprintf(w, "  profiles in MySQL    %d (users in the vault: %d)\n", s.Profiles, s.VaultUsers)
 	fmt.Fprintf(w, "  total spins          profiles %d, vault %d\n", s.ProfileSpins, s.VaultSpins)
-	fmt.Fprintf(w, "  total purchases      profiles %s, vault %s\n", s.ProfilePurchase.StringFixed(2), s.VaultPurchases.StringFixed(2))
+	fmt.Fprintf(w, "  total purchases      profiles %s, vault %s %s\n",
+		s.ProfilePurchase.StringFixed(2), s.VaultPurchases.StringFixed(2), s.ReportingCurrency)
 	types := make([]string, 0, len(s.Reports))
 	for typ := range s.Reports {
 		types = append(types, typ)

@@ -74,7 +74,7 @@ func Replay(ctx context.Context, cfg *configs.Config, from time.Time, logger *sl
 	go func() { done <- svc.Run(runCtx) }()
 
 	start := time.Now()
-	if err := waitCaughtUp(ctx, svc.Processor(), out, start, done); err != nil {
+	if err := waitCaughtUp(ctx, svc.Processor(), starts, out, start, done); err != nil {
 		cancel()
 		<-done
 		return err
@@ -127,7 +127,10 @@ func describeStart(from time.Time) string {
 	return "the first records at or after " + from.UTC().Format(time.RFC3339Nano)
 }
 
-func waitCaughtUp(ctx context.Context, p *Processor, out io.Writer, start time.Time, done <-chan error) error {
+// waitCaughtUp returns once the processor has caught up, printing a progress
+// line every 2 s with the records read since the replay's starts.
+func waitCaughtUp(ctx context.Context, p *Processor, starts map[postgres.TopicPartition]int64, out io.Writer,
+	start time.Time, done <-chan error) error {
 	ticker := time.NewTicker(200 * time.Millisecond)
 	defer ticker.Stop()
 	lastLine := time.Now()
@@ -145,10 +148,12 @@ func waitCaughtUp(ctx context.Context, p *Processor, out io.Writer, start time.T
 		}
 		if time.Since(lastLine) >= 2*time.Second {
 			var read int64
-			for _, next := range prog.Folded {
-				read += next
+			for key, next := range prog.Folded {
+				if from, ok := starts[postgres.TopicPartition{Topic: key.Topic, Partition: key.Partition}]; ok && next > from {
+					read += next - from
+				}
 			}
-			fmt.Fprintf(out, "  %5.1fs  records read %d  lag %d  watermark %s\n",
+			fmt.Fprintf(out, "  %5.1fs  records read %d  records left %d  watermark %s\n",
 				time.Since(start).Seconds(), read, prog.Lag, prog.Watermark.UTC().Format(time.RFC3339))
 			lastLine = time.Now()
 		}
