@@ -34,6 +34,12 @@ type Config struct {
 	// Out receives progress lines and the summary.
 	Out    io.Writer
 	Logger *slog.Logger
+	// Replay runs a replay from the log start after the first pass and
+	// compares MySQL before and after it.
+	Replay bool
+	// Database is the database that Run recreates on both servers;
+	// empty means DatabaseName.
+	Database string
 }
 
 // Broker is an in-process Kafka-protocol broker on loopback.

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -41,7 +42,8 @@ func SharedDataFiles(dir string) []string {
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	out := cfg.Out
 	base := *cfg.Base
-	pgDSN, myDSN, err := RecreateDatabases(ctx, base.Postgres.DSN, base.MySQL.DSN, DatabaseName)
+	database := cmp.Or(cfg.Database, DatabaseName)
+	pgDSN, myDSN, err := RecreateDatabases(ctx, base.Postgres.DSN, base.MySQL.DSN, database)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +107,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := stop(); err != nil {
 		return nil, fmt.Errorf("stopping the processor: %w", err)
 	}
+	svc.Close() // releases the state directory for the replay
 
 	sum, err := Summarize(ctx, pgDSN, myDSN)
 	if err != nil {
@@ -120,6 +123,12 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	sum.Reconcile = check
 	sum.ReportingCurrency = base.Events.ReportingCurrency
+	if cfg.Replay {
+		fmt.Fprintln(out, "\nreplaying the log from its start with `gamestream replay`")
+		if sum.Replay, err = replayAndCompare(ctx, &base, specs, cfg.Logger, out); err != nil {
+			return nil, err
+		}
+	}
 	dlq, err := EndOffsets(ctx, base.Kafka.Brokers, base.Kafka.DeadLetterTopic)
 	if err != nil {
 		return nil, err

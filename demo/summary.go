@@ -40,6 +40,10 @@ type Summary struct {
 	// ReportingCurrency is the ISO 4217 code of the purchase totals.
 	ReportingCurrency string
 
+	// Replay is the outcome of the replay after the first pass, nil when
+	// none ran.
+	Replay *ReplayCheck
+
 	// Reconcile is the comparison of MySQL with the recomputation from the
 	// vault.
 	Reconcile *reconcile.Result
@@ -128,6 +132,14 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "  reconcile            %d rows recomputed from PostgreSQL and compared with MySQL: %d differences\n",
 			compared, s.Reconcile.Differences())
 	}
+	if r := s.Replay; r != nil {
+		same := "identical"
+		if !r.Identical {
+			same = "DIFFERENT"
+		}
+		fmt.Fprintf(w, "  replay               %s; %d MySQL rows %s before and after, write times aside; reconcile %d differences\n",
+			r.Elapsed.Round(time.Millisecond), r.Rows, same, r.Reconcile.Differences())
+	}
 	secs := s.Elapsed.Seconds()
 	fmt.Fprintf(w, "  elapsed              %s, %.0f events/s end to end\n", s.Elapsed.Round(time.Millisecond), float64(s.Published)/secs)
 	fmt.Fprintf(w, "  query the results:   psql '%s'   and   mysql DSN %s\n", s.PostgresDSN, s.MySQLDSN)
@@ -145,5 +157,6 @@ func redactPostgres(dsn string) string {
 // reconcile found no difference.
 func (s *Summary) Consistent() bool {
 	totals := s.Profiles == s.VaultUsers && s.ProfileSpins == s.VaultSpins && s.ProfilePurchase.Equal(s.VaultPurchases)
-	return totals && (s.Reconcile == nil || s.Reconcile.Differences() == 0)
+	replay := s.Replay == nil || (s.Replay.Identical && s.Replay.Reconcile.Differences() == 0)
+	return totals && replay && (s.Reconcile == nil || s.Reconcile.Differences() == 0)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -49,6 +50,7 @@ type Service struct {
 	tracer    *offsetTracer
 	listener  net.Listener
 	resumed   bool
+	closeOnce sync.Once
 }
 
 // NewService migrates both databases, opens the stores, loads the last
@@ -327,8 +329,13 @@ func (s *Service) shutdown(server *http.Server, stopProcessor context.CancelFunc
 	return err
 }
 
-// Close releases the stores and the Kafka client.
+// Close releases the stores and the Kafka client. Calls after the first do
+// nothing.
 func (s *Service) Close() {
+	s.closeOnce.Do(s.close)
+}
+
+func (s *Service) close() {
 	if s.processor != nil {
 		s.processor.stopWriter()
 	}

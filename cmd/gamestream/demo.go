@@ -18,7 +18,7 @@ func newDemoCommand(flags *globalFlags) *cobra.Command {
 	gen := loadgen.DefaultGeneratorConfig()
 	var partitions int32
 	var idle time.Duration
-	var generate bool
+	var generate, replay bool
 	cmd := &cobra.Command{
 		Use:   "demo [FILE.ndjson ...]",
 		Short: "Run the whole pipeline on this machine with an in-process Kafka broker",
@@ -53,6 +53,7 @@ the input is drained and every window is final, and prints a summary.`,
 				Base:       cfg,
 				Out:        cmd.OutOrStdout(),
 				Logger:     logger,
+				Replay:     replay,
 			})
 			if err != nil {
 				return err
@@ -67,6 +68,8 @@ the input is drained and every window is final, and prints a summary.`,
 	cmd.Flags().Int32Var(&partitions, "partitions", 4, "partitions of each input topic")
 	cmd.Flags().DurationVar(&idle, "idle-timeout", 2*time.Second, "watermark idle timeout; the last windows close this long after the input ends")
 	cmd.Flags().BoolVar(&generate, "generate", false, "publish generated events even when ../shared/data exists")
+	cmd.Flags().BoolVar(&replay, "replay", false,
+		"after the first pass, run `gamestream replay` from the log start and compare MySQL before and after it")
 	cmd.Flags().IntVar(&gen.Events, "events", gen.Events, "generated events, with --generate or when no file is given and ../shared/data is absent")
 	cmd.Flags().IntVar(&gen.Users, "users", gen.Users, "generated users")
 	cmd.Flags().Int64Var(&gen.Seed, "seed", gen.Seed, "seed of the generated events")
