@@ -32,10 +32,14 @@ var ErrGroupActive = errors.New("consumer group has active members")
 // after from. Either way the state begins as it was at those offsets,
 // because the events stored in PostgreSQL from below them are folded back
 // from the satellites. So a replay from a time, or from a log start that
-// retention has moved, still counts every stored event. The group's committed offsets
-// move to the same offsets. Each event read again is folded only from the
-// position it was stored from, so MySQL ends with the same values as before
-// the replay.
+// retention has moved, still counts every stored event. The group's
+// committed offsets move to the same offsets. Each event read again is
+// folded only from the position it was stored from, so when nothing changed
+// since the first pass MySQL ends with the same values as before the replay.
+//
+// The checkpoint is replaced before the group's offsets move. A failure
+// between the two leaves a checkpoint that the next `gamestream run`
+// continues rebuilding from, because the processor seeks to its own offsets.
 func Replay(ctx context.Context, cfg *configs.Config, from time.Time, logger *slog.Logger, out io.Writer) error {
 	client, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
 	if err != nil {
