@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+
+	storesmysql "github.com/gamestream/gamestream/stores/mysql"
 )
 
 // closeTimeout bounds the ROLLBACK that ends a MySQL snapshot, which also
@@ -35,22 +37,13 @@ type readModels struct {
 	db *sql.DB
 }
 
-// openReadModels opens a pool on dsn and pings the server. Like
-// stores/mysql, it sets parseTime=true, loc=UTC, the session time zone
-// '+00:00' and client-side interpolation, so DATETIME(6) values are read and
-// written as UTC.
+// openReadModels opens a pool on dsn with the connection options of
+// stores/mysql and pings the server.
 func openReadModels(ctx context.Context, dsn string) (*readModels, error) {
-	cfg, err := mysql.ParseDSN(dsn)
+	cfg, err := storesmysql.ConnConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse MySQL DSN: %w", err)
 	}
-	cfg.ParseTime = true
-	cfg.Loc = time.UTC
-	cfg.InterpolateParams = true
-	if cfg.Params == nil {
-		cfg.Params = map[string]string{}
-	}
-	cfg.Params["time_zone"] = "'+00:00'"
 
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -159,24 +152,15 @@ func (c *cursor[T]) advance() {
 	c.loaded = false
 }
 
-// pgxReader adapts pgx rows to a cursor. scan reads the current row.
-func pgxReader[T any](rows pgx.Rows, scan func(pgx.Rows) (T, error)) func() (T, bool, error) {
-	return func() (T, bool, error) {
-		var zero T
-		if !rows.Next() {
-			return zero, false, rows.Err()
-		}
-		row, err := scan(rows)
-		if err != nil {
-			return zero, false, err
-		}
-		return row, true, nil
-	}
+// rowSource is the part of pgx.Rows and *sql.Rows that rowReader uses.
+type rowSource interface {
+	Next() bool
+	Err() error
 }
 
-// sqlReader adapts database/sql rows to a cursor. scan reads the current
-// row.
-func sqlReader[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) func() (T, bool, error) {
+// rowReader adapts pgx or database/sql rows to a cursor. scan reads the
+// current row.
+func rowReader[R rowSource, T any](rows R, scan func(R) (T, error)) func() (T, bool, error) {
 	return func() (T, bool, error) {
 		var zero T
 		if !rows.Next() {

@@ -183,7 +183,7 @@ func (r *runner) compareProfiles(ctx context.Context, t *table) error {
 		return fmt.Errorf("query vault profiles: %w", err)
 	}
 	defer vaultRows.Close()
-	expected := newCursor("vault profiles", pgxReader(vaultRows, scanVaultProfile),
+	expected := newCursor("vault profiles", rowReader(vaultRows, scanVaultProfile),
 		func(a, b vaultProfile) int { return strings.Compare(a.uid, b.uid) },
 		func(p vaultProfile) string { return p.uid })
 
@@ -199,7 +199,7 @@ func (r *runner) compareProfiles(ctx context.Context, t *table) error {
 		return fmt.Errorf("query %s: %w", ProfilesTable, err)
 	}
 	defer storedRows.Close()
-	actual := newCursor(ProfilesTable, sqlReader(storedRows, scanStoredProfile),
+	actual := newCursor(ProfilesTable, rowReader(storedRows, scanStoredProfile),
 		func(a, b storedProfile) int { return strings.Compare(a.uid, b.uid) },
 		func(p storedProfile) string { return p.uid })
 

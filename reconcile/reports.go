@@ -354,14 +354,14 @@ func (r *runner) compareSpec(ctx context.Context, spec windows.Spec, reports, ap
 		return fmt.Errorf("query %s: %w", ReportsTable, err)
 	}
 	defer reportRows.Close()
-	merge.reports = newCursor(ReportsTable, sqlReader(reportRows, scanStoredReport), compareStored, storedReport.key)
+	merge.reports = newCursor(ReportsTable, rowReader(reportRows, scanStoredReport), compareStored, storedReport.key)
 
 	appRows, err := appSnap.conn.QueryContext(ctx, storedAppReportsSQL, spec.Name, cutoff.Time)
 	if err != nil {
 		return fmt.Errorf("query %s: %w", AppReportsTable, err)
 	}
 	defer appRows.Close()
-	merge.apps = newCursor(AppReportsTable, sqlReader(appRows, scanStoredAppReport), compareStored, storedReport.key)
+	merge.apps = newCursor(AppReportsTable, rowReader(appRows, scanStoredAppReport), compareStored, storedReport.key)
 
 	return r.mergeReports(ctx, merge)
 }

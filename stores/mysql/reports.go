@@ -108,8 +108,11 @@ func (r *Reports) Ping(ctx context.Context) error {
 	return nil
 }
 
-// connConfig parses dsn and sets the options that every connection needs.
-func connConfig(dsn string) (*mysql.Config, error) {
+// ConnConfig parses dsn and sets the options that every connection to the
+// read models needs: parseTime, loc=UTC, the session time zone '+00:00' and
+// client-side interpolation, so DATETIME(6) values are read and written as
+// UTC.
+func ConnConfig(dsn string) (*mysql.Config, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse dsn: %w", err)
@@ -127,7 +130,7 @@ func connConfig(dsn string) (*mysql.Config, error) {
 }
 
 func openDB(ctx context.Context, dsn string) (*sql.DB, error) {
-	cfg, err := connConfig(dsn)
+	cfg, err := ConnConfig(dsn)
 	if err != nil {
 		return nil, err
 	}
