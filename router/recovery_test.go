@@ -11,19 +11,14 @@ import (
 	"github.com/gamestream/gamestream/configs"
 )
 
-func TestLostStateRebuiltFromVaultAfterRetention(t *testing.T) {
+func TestLostStateAfterRetention(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	env := newTestEnv(t)
 	env.cfg.Watermark.IdleTimeout = 0
 	env.cfg.State.Recovery = configs.RecoveryReplay
 
-	monday := time.Date(2025, time.May, 26, 0, 0, 0, 0, time.UTC)
-	svc, stop := env.start(t, ctx)
-	env.publish(t, ctx, generatedLines(t, 1, monday, 6000))
-	env.waitFolded(t, ctx, svc)
-	require.NoError(t, stop())
-	before := dumpMySQL(t, ctx, env.myDSN)
+	before := env.processGenerated(t, ctx, 6000)
 
 	// Retention deletes every record, and the state directory is lost: only
 	// PostgreSQL still has the events.
@@ -31,7 +26,7 @@ func TestLostStateRebuiltFromVaultAfterRetention(t *testing.T) {
 	require.NoError(t, os.RemoveAll(env.cfg.State.Dir))
 	env.damageProfiles(t, ctx)
 
-	svc, stop = env.start(t, ctx)
+	svc, stop := env.start(t, ctx)
 	require.Eventually(t, func() bool { return svc.Processor().Progress().CaughtUp() }, 2*time.Minute, 50*time.Millisecond)
 	require.NoError(t, stop())
 

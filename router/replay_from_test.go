@@ -22,6 +22,9 @@ import (
 	"github.com/gamestream/gamestream/windows"
 )
 
+// generatedMonday is the start of the generated events, a Monday in UTC.
+var generatedMonday = time.Date(2025, time.May, 26, 0, 0, 0, 0, time.UTC)
+
 // generatedLines returns generated events over two days from start; each
 // event type comes in event-time order.
 func generatedLines(t *testing.T, seed int64, start time.Time, events int) [][]byte {
@@ -49,16 +52,23 @@ func (env *testEnv) waitFolded(t *testing.T, ctx context.Context, svc *router.Se
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		prog := svc.Processor().Progress()
-		for key, end := range ends {
-			if end > 0 && prog.Folded[windows.PartitionKey{Topic: key.Topic, Partition: key.Partition}] < end {
-				return false
-			}
-		}
-		return prog.Buffered == 0 && prog.PendingFlush == 0
+		return foldedUpTo(prog.Folded, ends) && prog.Buffered == 0 && prog.PendingFlush == 0
 	}, 2*time.Minute, 50*time.Millisecond)
 }
 
-func TestReplayFromTimeRebuildsStateFromVault(t *testing.T) {
+// processGenerated runs the processor over generated events from the Monday
+// 2025-05-26 until every record is folded, stops it and returns the MySQL
+// rows it wrote.
+func (env *testEnv) processGenerated(t *testing.T, ctx context.Context, events int) map[string][]string {
+	t.Helper()
+	svc, stop := env.start(t, ctx)
+	env.publish(t, ctx, generatedLines(t, 1, generatedMonday, events))
+	env.waitFolded(t, ctx, svc)
+	require.NoError(t, stop())
+	return dumpMySQL(t, ctx, env.myDSN)
+}
+
+func TestReplayFromTime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	env := newTestEnv(t)
@@ -66,21 +76,20 @@ func TestReplayFromTimeRebuildsStateFromVault(t *testing.T) {
 	// lateness does not depend on when the parts are published.
 	env.cfg.Watermark.IdleTimeout = 0
 
-	monday := time.Date(2025, time.May, 26, 0, 0, 0, 0, time.UTC)
 	svc, stop := env.start(t, ctx)
-	env.publish(t, ctx, generatedLines(t, 1, monday, 6000))
+	env.publish(t, ctx, generatedLines(t, 1, generatedMonday, 6000))
 	env.waitFolded(t, ctx, svc)
 
 	time.Sleep(20 * time.Millisecond)
 	from := time.Now()
 	time.Sleep(20 * time.Millisecond)
 
-	env.publish(t, ctx, generatedLines(t, 2, monday.Add(48*time.Hour), 6000))
+	env.publish(t, ctx, generatedLines(t, 2, generatedMonday.Add(48*time.Hour), 6000))
 	env.waitFolded(t, ctx, svc)
 	// An event of the first hour, read after the others: late for every
 	// window spec except the week.
 	late := fmt.Sprintf(`{"msg_id":"late-1","type":"spin","uid":"late-user","app_id":"late-app","timestamp":%q,"spin_count":3}`,
-		monday.Add(time.Hour).Format(time.RFC3339))
+		generatedMonday.Add(time.Hour).Format(time.RFC3339))
 	env.publish(t, ctx, [][]byte{[]byte(late)})
 	env.waitFolded(t, ctx, svc)
 	require.NoError(t, stop())
@@ -99,7 +108,7 @@ func TestReplayFromTimeRebuildsStateFromVault(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	for _, table := range []string{"aggregated_reports", "app_reports"} {
-		res, err := db.ExecContext(ctx, `DELETE FROM `+table+` WHERE window_start >= ?`, monday.Add(48*time.Hour))
+		res, err := db.ExecContext(ctx, `DELETE FROM `+table+` WHERE window_start >= ?`, generatedMonday.Add(48*time.Hour))
 		require.NoError(t, err)
 		deleted, err := res.RowsAffected()
 		require.NoError(t, err)
@@ -119,18 +128,13 @@ func TestReplayFromTimeRebuildsStateFromVault(t *testing.T) {
 	env.requireReconciled(t, ctx)
 }
 
-func TestReplayAfterRetentionFoldsDeletedRecordsFromVault(t *testing.T) {
+func TestReplayAfterRetention(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	env := newTestEnv(t)
 	env.cfg.Watermark.IdleTimeout = 0
 
-	monday := time.Date(2025, time.May, 26, 0, 0, 0, 0, time.UTC)
-	svc, stop := env.start(t, ctx)
-	env.publish(t, ctx, generatedLines(t, 1, monday, 8000))
-	env.waitFolded(t, ctx, svc)
-	require.NoError(t, stop())
-	before := dumpMySQL(t, ctx, env.myDSN)
+	before := env.processGenerated(t, ctx, 8000)
 
 	// Retention deletes the first half of every partition.
 	deleted := env.deleteRecords(t, ctx, func(end int64) int64 { return end / 2 })
@@ -173,8 +177,8 @@ func (env *testEnv) deleteRecords(t *testing.T, ctx context.Context, upTo func(e
 	return deleted
 }
 
-// damageProfiles adds 1,000 spins to every MySQL profile, so a test sees
-// whether a rebuild writes the profiles again.
+// damageProfiles adds 1,000 spins to every MySQL profile, so that a later
+// comparison fails unless a rebuild writes the profiles again.
 func (env *testEnv) damageProfiles(t *testing.T, ctx context.Context) {
 	t.Helper()
 	db, err := sql.Open("mysql", env.myDSN)

@@ -421,13 +421,13 @@ func TestManagerAddSkipping(t *testing.T) {
 	minute := minuteSpec(t, 0)
 	hour := mustSpec(t, SpecConfig{Name: "hour", Size: "1h", EmitInterval: 10 * time.Second})
 	m := NewManager([]Spec{minute, hour})
-	one := Contribution{UID: "u1", AppID: "slots", Spins: 1}
+	spin := Contribution{UID: "u1", AppID: "slots", Spins: 1}
 
-	late := m.AddSkipping(clock(t, "10:00:30"), one, clock(t, "09:00:00"), []string{"hour"})
+	late := m.AddSkipping(clock(t, "10:00:30"), spin, clock(t, "09:00:00"), []string{"hour"})
 	require.Empty(t, late)
-	late = m.AddSkipping(clock(t, "10:00:40"), one, clock(t, "10:01:00"), []string{"minute"})
+	late = m.AddSkipping(clock(t, "10:00:40"), spin, clock(t, "10:01:00"), []string{"minute"})
 	require.Empty(t, late, "a skipped spec is not reported late")
-	late = m.AddSkipping(clock(t, "10:00:50"), one, clock(t, "10:01:00"), nil)
+	late = m.AddSkipping(clock(t, "10:00:50"), spin, clock(t, "10:01:00"), nil)
 	require.Equal(t, []string{"minute"}, late)
 
 	emissions := m.Advance(clock(t, "11:00:00"), clock(t, "11:00:00"))
@@ -439,14 +439,14 @@ func TestManagerAddSkipping(t *testing.T) {
 
 func TestManagerEmitChanged(t *testing.T) {
 	m := NewManager([]Spec{minuteSpec(t, 0)})
-	one := Contribution{UID: "u1", AppID: "slots", Spins: 1}
+	spin := Contribution{UID: "u1", AppID: "slots", Spins: 1}
 
-	m.Add(clock(t, "10:00:10"), one, clock(t, "09:00:00"))
-	m.Add(clock(t, "10:01:10"), one, clock(t, "09:00:00"))
+	m.Add(clock(t, "10:00:10"), spin, clock(t, "09:00:00"))
+	m.Add(clock(t, "10:01:10"), spin, clock(t, "09:00:00"))
 	require.Len(t, m.Advance(clock(t, "10:00:30"), clock(t, "10:00:30")), 2, "first provisional emissions")
 
 	// Within the emit interval Advance holds changes back; EmitChanged does not.
-	m.Add(clock(t, "10:01:20"), one, clock(t, "10:00:30"))
+	m.Add(clock(t, "10:01:20"), spin, clock(t, "10:00:30"))
 	require.Empty(t, m.Advance(clock(t, "10:00:31"), clock(t, "10:00:31")))
 	require.Equal(t, []string{"minute 10:01:00-10:02:00 provisional r0 spins=2 users=1"},
 		summarizeAll(m.EmitChanged(clock(t, "10:00:32"))))
@@ -455,7 +455,7 @@ func TestManagerEmitChanged(t *testing.T) {
 	// A window that fired final is left to Advance.
 	require.Equal(t, []string{"minute 10:00:00-10:01:00 final r1 spins=1 users=1"},
 		summarizeAll(m.Advance(clock(t, "10:01:00"), clock(t, "10:01:00"))))
-	m.Add(clock(t, "10:01:30"), one, clock(t, "10:01:00"))
+	m.Add(clock(t, "10:01:30"), spin, clock(t, "10:01:00"))
 	require.Equal(t, []string{"minute 10:01:00-10:02:00 provisional r0 spins=3 users=1"},
 		summarizeAll(m.EmitChanged(clock(t, "10:01:01"))))
 }

@@ -179,7 +179,7 @@ func TestWriteBatchDuplicateFromOtherOffset(t *testing.T) {
 	assert.Equal(t, []bool{true, false}, stored)
 }
 
-func TestWriteBatchReturnsStoredAmountOnReread(t *testing.T) {
+func TestWriteBatchStoredAmountOnReread(t *testing.T) {
 	ctx := context.Background()
 	vault, _ := openTestVault(t)
 	load := time.Date(2021, 11, 1, 13, 0, 0, 0, time.UTC)
