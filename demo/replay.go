@@ -28,7 +28,7 @@ type ReplayCheck struct {
 	// Identical reports whether every MySQL row, write times aside, is the
 	// same after the replay as before it.
 	Identical bool
-	// Reconcile compares MySQL with the vault after the replay.
+	// Reconcile is the comparison of MySQL with the vault after the replay.
 	Reconcile *reconcile.Result
 }
 

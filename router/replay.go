@@ -23,9 +23,9 @@ import (
 var ErrGroupActive = errors.New("consumer group has active members")
 
 // Replay rebuilds the state from the log and runs the processor until it
-// has caught up and written every profile and report to MySQL. It refuses
-// while any member of the consumer group is running, after waiting one
-// session timeout for the members of stopped processes to expire.
+// has caught up and written every profile and report to MySQL. It returns
+// ErrGroupActive while any member of the consumer group is running, after
+// waiting one session timeout for the members of stopped processes to expire.
 //
 // With a zero from it starts every input partition at its log start. With a
 // from time it starts each at its first record with a Kafka timestamp at or

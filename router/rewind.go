@@ -116,8 +116,9 @@ type rewound struct {
 //
 // The restored watermark is the lowest of the partitions' highest event
 // times below their starts, minus the out-of-orderness bound. Events from
-// the starts on that were recorded as late stay late (State.KnownLate); the
-// others are applied or found late again by the watermark, as in any replay.
+// the starts on that were recorded as late stay late through
+// State.KnownLate. For the other events the watermark decides again, as in
+// any replay.
 func rewind(ctx context.Context, vault *postgres.Vault, cfg *configs.Config, specs []windows.Spec,
 	starts map[postgres.TopicPartition]int64) (*rewound, error) {
 	spans, err := vault.SplitSpans(ctx, starts)

@@ -30,10 +30,11 @@ type State struct {
 	// processor then writes nothing to MySQL until it has caught up, so
 	// dashboards never see the partial totals of a rebuild.
 	Rebuilding bool
-	// KnownLate holds, by LateKey, the specs for which an event still to be
-	// read again was recorded as late before a replay. Fold leaves the event
-	// out of those windows whatever the watermark, so a replay keeps the
-	// decisions already written to the vault, and then deletes the entry.
+	// KnownLate maps the LateKey of each event still to be read again to the
+	// specs for which it was recorded as late before a replay. Fold leaves
+	// the event out of those windows whatever the watermark, so a replay
+	// keeps the decisions already written to the vault. Fold then deletes
+	// the entry.
 	KnownLate map[string][]string
 
 	dirtyCheckpoint map[string]struct{}

@@ -83,7 +83,7 @@ func parseFrom(s string, now time.Time) (time.Time, error) {
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		if n, err := strconv.Atoi(days); err == nil && n > 0 {
-			return time.Time{}, fmt.Errorf("--from %q: days are not a unit; use %dh", s, 24*n)
+			return time.Time{}, fmt.Errorf("--from %q: days are not a supported unit, use %dh", s, 24*n)
 		}
 	}
 	d, err := time.ParseDuration(s)

@@ -13,11 +13,11 @@ import (
 )
 
 // A replay that starts in the middle of the log rebuilds the state as of a
-// split offset per partition: the events stored from below the split are
+// split offset per partition. The events stored from below the split are
 // read back from the satellites, and the records from the split on are read
 // again from Kafka. The functions here read the satellites on either side of
 // the split. Each satellite row is matched to its partition by record_source,
-// which holds the topic, and kafka_partition.
+// which contains the topic, and by kafka_partition.
 
 // PartitionSpan describes the stored events of one partition on either side
 // of its split offset.
